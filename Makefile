@@ -1,0 +1,37 @@
+# Every target sets itself up on a fresh machine: a .venv, CPU PyTorch, this package.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION ?= 2.13.0
+# Elsewhere, `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` keeps torch CPU-only.
+TORCH_INDEX ?=
+PROFILE ?= params/tutorial.yaml
+export OMP_NUM_THREADS ?= 1
+export MPLBACKEND ?= agg
+
+.PHONY: setup test unit lint reproduce clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@# torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install \
+		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install -e ".[test,notebooks]"
+	@touch $@
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
+	$(PY) -m pytest
+
+unit: setup
+	$(PY) -m pytest -m "not slow"
+
+reproduce: setup
+	$(VENV)/bin/pruning-lib reproduce $(PROFILE)
+
+clean:
+	rm -rf runs/

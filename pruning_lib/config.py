@@ -1,0 +1,240 @@
+"""Every parameter as a dataclass, checked before any work starts.
+
+A config is built from a plain dict (a YAML file, papermill parameters) with
+:func:`from_dict`. Unknown keys, wrong types and out-of-range values raise a
+``ValueError`` that names the key, the value and what is allowed, so a typo in a
+parameter file fails in the first second instead of after an hour of training.
+
+Example:
+    >>> cfg = from_dict(TrainConfig, {"steps": 10, "learning_rate": 0.01})
+    >>> cfg.steps, cfg.batch_size
+    (10, 16)
+    >>> from_dict(TrainConfig, {"stepz": 10})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: train: unknown key 'stepz'; allowed keys: batch_size, grad_accum_steps, ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+def bounded(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    high_open: bool = False,
+    low_open: bool = False,
+) -> Any:
+    """A dataclass field whose value must lie in [low, high] (or open at either end)."""
+    return field(default=default, metadata={"range": (low, high, low_open, high_open)})
+
+
+def describe_range(low, high, low_open, high_open) -> str:
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    low_text = "-inf" if low is None else repr(low)
+    high_text = "inf" if high is None else repr(high)
+    return f"{left}{low_text}, {high_text}{right}"
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _check(section: str, key: str, value: Any, tp: Any) -> Any:
+    """Return ``value`` converted to ``tp`` or raise a ValueError naming ``section.key``."""
+    where = f"{section}.{key}" if section else key
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check(section, key, value, option)
+            except ValueError as error:
+                errors.append(str(error))
+        allowed = " or ".join(_type_name(o) for o in options)
+        raise ValueError(f"{where}={value!r} has the wrong type; allowed: {allowed}")
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            raise ValueError(f"{where}={value!r} is not allowed; choose one of {list(choices)}")
+        return value
+    if origin is list:
+        (item_type,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}={value!r} must be a list of {_type_name(item_type)}")
+        return [_check(section, f"{key}[{i}]", v, item_type) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}={value!r} must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}={value!r} must be an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}={value!r} must be a number")
+        if not math.isfinite(value):
+            raise ValueError(f"{where}={value!r} must be a finite number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}={value!r} must be a string")
+        return value
+    if tp is Any:
+        return value
+    raise TypeError(f"config type {tp!r} of {where} is not supported")  # a bug in this file
+
+
+def validate(config: Any, section: str | None = None) -> None:
+    """Check every field of a config dataclass in place; raise ValueError on the first bad one."""
+    section = section if section is not None else getattr(config, "section", "")
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = _check(section, f.name, getattr(config, f.name), hints[f.name])
+        object.__setattr__(config, f.name, value)
+        if "range" in f.metadata and value is not None:
+            low, high, low_open, high_open = f.metadata["range"]
+            too_low = low is not None and (value <= low if low_open else value < low)
+            too_high = high is not None and (value >= high if high_open else value > high)
+            if too_low or too_high:
+                allowed = describe_range(low, high, low_open, high_open)
+                where = f"{section}.{f.name}" if section else f.name
+                raise ValueError(f"{where}={value!r} is out of range; allowed: {allowed}")
+    check = getattr(config, "check", None)
+    if check is not None:
+        check()
+
+
+def from_dict(cls: type[T], values: dict[str, Any] | None = None, section: str | None = None) -> T:
+    """Build and validate ``cls`` from a dict, refusing unknown keys."""
+    values = dict(values or {})
+    section = section if section is not None else getattr(cls, "section", "")
+    if not isinstance(values, dict):
+        raise ValueError(f"{section} must be a mapping of keys to values, got {values!r}")
+    names = sorted(f.name for f in dataclasses.fields(cls))
+    for key in values:
+        if key not in names:
+            raise ValueError(f"{section}: unknown key {key!r}; allowed keys: {', '.join(names)}")
+    config = cls.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            value = values[f.name]
+        elif f.default is not dataclasses.MISSING:
+            value = f.default
+        else:
+            value = f.default_factory()  # type: ignore[misc]
+        object.__setattr__(config, f.name, value)
+    validate(config, section)
+    return config
+
+
+def config_hash(*configs: Any) -> str:
+    """A short stable hash of one or more configs (used as a cache key)."""
+    payload = [
+        {"type": type(c).__name__, **dataclasses.asdict(c)} if dataclasses.is_dataclass(c) else c
+        for c in configs
+    ]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"parameter file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ValueError(f"parameter file {str(path)!r} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"parameter file {str(path)!r} must hold a mapping of keys to values")
+    return data
+
+
+@dataclass
+class WorldConfig:
+    """The generated toy language (see ``toyworld.py``)."""
+
+    section = "world"
+    seed: int = 0  # one seed fixes the people, their facts and every passage
+    n_people: int = bounded(200, 8, 2000)  # each person gets one fact per relation
+    bios_per_person: int = bounded(40, 1, 1000)  # restatements of each person's facts
+    qa_repeats: int = bounded(12, 0, 1000)  # times each training Q/A pair is shown
+    n_stories: int = bounded(2500, 0, 10**6)  # StoryCloze-like training stories
+    n_activities: int = bounded(2500, 0, 10**6)  # HellaSwag-like training passages
+    n_passages: int = bounded(3000, 0, 10**6)  # LAMBADA-like training passages
+    n_eval: int = bounded(200, 1, 10**5)  # items in each evaluation set (QA: at most n_people)
+    validation_fraction: float = bounded(0.05, 0.0, 0.5)  # share of documents held out
+
+
+@dataclass
+class ModelConfig:
+    """The small GPT-2 trained from scratch (ignored when ``name`` is given)."""
+
+    section = "model"
+    name: str | None = None  # a hub name or local folder; None trains our small GPT
+    vocab_size: int = bounded(1536, 300, 10**6)  # byte-level BPE vocabulary
+    n_layer: int = bounded(4, 1, 96)
+    n_head: int = bounded(4, 1, 128)
+    n_embd: int = bounded(128, 8, 16384)  # width; must divide by n_head
+    block_size: int = bounded(128, 8, 32768)  # context length in tokens
+    dropout: float = bounded(0.0, 0.0, 1.0, high_open=True)
+
+    def check(self) -> None:
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"model.n_embd={self.n_embd} must be a multiple of model.n_head={self.n_head}"
+            )
+
+
+@dataclass
+class TrainConfig:
+    """The training loop (``finetune.py``), for the baseline and for fine-tuning."""
+
+    section = "train"
+    steps: int = bounded(1000, 0, 10**8)  # optimizer steps, not seconds: same on any machine
+    batch_size: int = bounded(16, 1, 65536)  # sequences per micro-batch
+    grad_accum_steps: int = bounded(1, 1, 4096)  # micro-batches per optimizer step
+    learning_rate: float = bounded(3e-3, 0.0, 10.0, low_open=True)
+    warmup_steps: int = bounded(50, 0, 10**8)
+    min_lr_ratio: float = bounded(0.1, 0.0, 1.0)  # cosine decay floor, as a share of the peak
+    weight_decay: float = bounded(0.0, 0.0, 10.0)
+    max_grad_norm: float = bounded(1.0, 0.0, 1e6)  # 0 turns clipping off
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # used only on a GPU
+    seed: int = 0
+    log_every: int = bounded(50, 1, 10**8)  # steps between loss records
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation on the six tasks (``evaluate.py``)."""
+
+    section = "eval"
+    batch_size: int = bounded(32, 1, 65536)
+    limit: int | None = bounded(None, 1, 10**8)  # evaluate only the first N items of each set
+    max_new_tokens: int = bounded(8, 1, 1024)  # greedy generation budget for QA tasks

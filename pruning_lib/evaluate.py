@@ -1,0 +1,285 @@
+"""Perplexity and the six task protocols, following lm-evaluation-harness 0.4.x.
+
+- log-likelihood of a continuation: context and continuation are encoded as lm-eval
+  does (trailing spaces of the context move to the continuation; the continuation's
+  tokens are those of the whole string after the context's tokens);
+- LAMBADA: acc is 1 when every target token is the greedy choice; perplexity is
+  exp(-mean log-likelihood of the target);
+- multiple choice: acc picks the highest log-likelihood, acc_norm divides it by the
+  choice's length in characters (HellaSwag);
+- NQ, TriviaQA: greedy generation stopped at newline, period or comma, exact match
+  after lower-casing, dropping punctuation, articles and extra spaces;
+- WebQ: correct when greedy decoding reproduces any answer alias.
+
+Example:
+    >>> normalize_answer("The  Eiffel Tower!")
+    'eiffel tower'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .tasks import DISPLAY_NAMES, QA_STOP, LastWord, MultipleChoice, QuestionAnswer, Record
+
+
+def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-eval's ``_encode_pair``: token ids of context and of continuation."""
+    spaces = len(context) - len(context.rstrip())
+    if spaces:
+        continuation = context[-spaces:] + continuation
+        context = context[:-spaces]
+    whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    if not context_ids:  # empty context: condition on the end-of-text token
+        return [tokenizer.eos_token_id], whole
+    return context_ids, whole[len(context_ids) :]
+
+
+def _max_length(model) -> int:
+    config = model.config
+    for key in ("n_positions", "max_position_embeddings", "seq_length"):
+        if getattr(config, key, None):
+            return int(getattr(config, key))
+    return 2048
+
+
+@torch.no_grad()
+def loglikelihoods(
+    model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 32, progress: bool = False
+) -> list[tuple[float, bool]]:
+    """(sum of log-probabilities, every token greedy) of each continuation given its context."""
+    device = next(model.parameters()).device
+    max_length = _max_length(model)
+    encoded = []
+    for context, continuation in pairs:
+        context_ids, continuation_ids = encode_pair(tokenizer, context, continuation)
+        # As lm-eval: keep the last max_length + 1 tokens, feed all but the last.
+        whole = (context_ids + continuation_ids)[-(max_length + 1) :]
+        encoded.append((whole[:-1], continuation_ids))
+    # Longest first keeps padding low; results go back in the original order.
+    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]))
+    results: list[tuple[float, bool]] = [(0.0, False)] * len(encoded)
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, disable=not progress, desc="loglikelihood", leave=False):
+        index = order[start : start + batch_size]
+        width = max(len(encoded[i][0]) for i in index)
+        inputs = torch.full((len(index), width), tokenizer.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros((len(index), width), dtype=torch.long)
+        for row, i in enumerate(index):
+            ids = encoded[i][0]
+            inputs[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+        logits = model(input_ids=inputs.to(device), attention_mask=mask.to(device)).logits
+        logprobs = F.log_softmax(logits.float(), dim=-1).cpu()  # (B, T, V)
+        for row, i in enumerate(index):
+            inputs_ids, target = encoded[i]
+            n = len(target)
+            end = len(inputs_ids)
+            piece = logprobs[row, end - n : end]  # (n, V)
+            target_t = torch.tensor(target)
+            total = piece.gather(1, target_t[:, None]).sum().item()
+            greedy = bool((piece.argmax(-1) == target_t).all())
+            results[i] = (total, greedy)
+    return results
+
+
+@torch.no_grad()
+def greedy_generate(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int = 8,
+    stop: tuple[str, ...] = QA_STOP,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> list[str]:
+    """Greedy continuations, cut at the first stop string (left padding, batched)."""
+    device = next(model.parameters()).device
+    max_length = _max_length(model)
+    pad = tokenizer.pad_token_id or 0
+    outputs: list[str] = [""] * len(prompts)
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    encoded = [ids[-(max_length - max_new_tokens) :] for ids in encoded]
+    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, disable=not progress, desc="generate", leave=False):
+        index = order[start : start + batch_size]
+        width = max(len(encoded[i]) for i in index)
+        ids = torch.full((len(index), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(index), width), dtype=torch.long)
+        for row, i in enumerate(index):
+            ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
+            mask[row, width - len(encoded[i]) :] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        new = torch.zeros((len(index), 0), dtype=torch.long, device=device)
+        done = torch.zeros(len(index), dtype=torch.bool)
+        for _ in range(max_new_tokens):
+            position = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=position).logits
+            next_id = logits[:, -1].argmax(-1)  # (B,)
+            new = torch.cat([new, next_id[:, None]], dim=1)
+            ids = torch.cat([ids, next_id[:, None]], dim=1)
+            mask = torch.cat([mask, torch.ones_like(next_id)[:, None]], dim=1)
+            texts = tokenizer.batch_decode(new.cpu())
+            done = torch.tensor([any(s in t for s in stop) for t in texts])
+            if bool(done.all()):
+                break
+        for row, i in enumerate(index):
+            text = tokenizer.decode(new[row].cpu())
+            cut = min([text.index(s) for s in stop if s in text], default=len(text))
+            outputs[i] = text[:cut]
+    return outputs
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, drop punctuation and articles, squeeze spaces (lm-eval exact match)."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def chance_level(records: list[Record]) -> float:
+    """The score of a model that knows nothing about the items.
+
+    Multiple choice: 1 / number of choices. Last word and QA: the score of always
+    giving the most common answer.
+    """
+    if not records:
+        return 0.0
+    first = records[0]
+    if isinstance(first, MultipleChoice):
+        return sum(1 / len(r.choices) for r in records) / len(records)
+    if isinstance(first, LastWord):
+        counts = Counter(r.target.strip() for r in records)
+        return counts.most_common(1)[0][1] / len(records)
+    counts = Counter(normalize_answer(a) for r in records for a in set(r.answers))
+    best = counts.most_common(1)[0][0]
+    hits = sum(best in {normalize_answer(a) for a in r.answers} for r in records)
+    return hits / len(records)
+
+
+def evaluate_task(
+    model,
+    tokenizer,
+    records: list[Record],
+    batch_size: int = 32,
+    max_new_tokens: int = 8,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Score one task's records; returns its metrics and ``chance``."""
+    if not records:
+        raise ValueError("records is empty: nothing to evaluate")
+    first = records[0]
+    metrics: dict[str, float] = {}
+    if isinstance(first, LastWord):
+        scored = loglikelihoods(
+            model, tokenizer, [(r.context, r.target) for r in records], batch_size, progress
+        )
+        metrics["acc"] = sum(g for _, g in scored) / len(scored)
+        metrics["ppl"] = math.exp(-sum(ll for ll, _ in scored) / len(scored))
+    elif isinstance(first, MultipleChoice):
+        pairs = [(r.context, c) for r in records for c in r.choices]
+        scored = loglikelihoods(model, tokenizer, pairs, batch_size, progress)
+        correct = correct_norm = 0
+        at = 0
+        for r in records:
+            lls = [ll for ll, _ in scored[at : at + len(r.choices)]]
+            at += len(r.choices)
+            normed = [ll / len(c) for ll, c in zip(lls, r.choices)]
+            correct += max(range(len(lls)), key=lambda k: lls[k]) == r.label
+            correct_norm += max(range(len(normed)), key=lambda k: normed[k]) == r.label
+        metrics["acc"] = correct / len(records)
+        metrics["acc_norm"] = correct_norm / len(records)
+    elif isinstance(first, QuestionAnswer) and first.mode == "greedy_any":
+        pairs = [(r.prompt, " " + a) for r in records for a in r.answers]
+        scored = loglikelihoods(model, tokenizer, pairs, batch_size, progress)
+        hits, at = 0, 0
+        for r in records:
+            hits += any(g for _, g in scored[at : at + len(r.answers)])
+            at += len(r.answers)
+        metrics["exact_match"] = hits / len(records)
+    else:
+        generations = greedy_generate(
+            model,
+            tokenizer,
+            [r.prompt for r in records],
+            max_new_tokens,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        hits = sum(
+            normalize_answer(g) in {normalize_answer(a) for a in r.answers}
+            for g, r in zip(generations, records)
+        )
+        metrics["exact_match"] = hits / len(records)
+    metrics["chance"] = chance_level(records)
+    return metrics
+
+
+def main_metric(task: str) -> str:
+    return {"lambada": "acc", "story_cloze": "acc", "hellaswag": "acc"}.get(task, "exact_match")
+
+
+def evaluate_all(
+    model,
+    tokenizer,
+    sets: dict[str, list[Record]],
+    batch_size: int = 32,
+    max_new_tokens: int = 8,
+    progress: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Every task of ``sets``, in the paper's order."""
+    was_training = model.training
+    model.eval()
+    scores = {
+        task: evaluate_task(model, tokenizer, recs, batch_size, max_new_tokens, progress)
+        for task, recs in sets.items()
+    }
+    model.train(was_training)
+    return scores
+
+
+@torch.no_grad()
+def perplexity(model, stream: torch.Tensor, block_size: int, batch_size: int = 16) -> float:
+    """Token-level perplexity of a stream, in non-overlapping windows of ``block_size``."""
+    device = next(model.parameters()).device
+    n = (len(stream) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"stream of {len(stream)} tokens is shorter than block_size + 1")
+    total, count = 0.0, 0
+    for start in range(0, n, batch_size):
+        rows = range(start, min(n, start + batch_size))
+        x = torch.stack([stream[r * block_size : (r + 1) * block_size] for r in rows])
+        y = torch.stack([stream[r * block_size + 1 : (r + 1) * block_size + 1] for r in rows])
+        logits = model(input_ids=x.to(device)).logits.float()
+        loss = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum")
+        total += loss.item()
+        count += y.numel()
+    return math.exp(total / count)
+
+
+def score_table(scores: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Rows of (task, metric, score, chance) for printing."""
+    rows = []
+    for task, metrics in scores.items():
+        for name, value in metrics.items():
+            if name != "chance":
+                rows.append(
+                    {
+                        "task": DISPLAY_NAMES.get(task, task),
+                        "metric": name,
+                        "score": value,
+                        "chance": metrics["chance"],
+                    }
+                )
+    return rows

@@ -1,0 +1,205 @@
+"""The training loop, written out so a reader can follow it, on Hugging Face Accelerate.
+
+One loop serves the baseline, fine-tuning after pruning, gradual pruning on a schedule
+and L1 regularization. Pruning plugs in through :class:`TrainHooks`:
+
+- ``penalty(model)``: a term added to the loss (the L1 penalty);
+- ``before_step(step)``: before the forward pass (a schedule prunes here);
+- ``after_backward(model)``: after gradients are complete (masks zero them);
+- ``after_step(step)``: after the optimizer step (masks zero the weights again, so
+  AdamW momentum cannot revive a pruned weight).
+
+Accelerate picks the device, runs bf16/fp16 autocast on a GPU, and under
+``accelerate launch`` spreads the loop over several processes with no code change:
+every rank draws the same global batch and takes its own slice of it, so the result
+does not depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from tqdm.auto import tqdm
+
+from .config import TrainConfig, validate
+from .data import sample_batch
+
+
+class TrainHooks:
+    """No-op hooks; subclass (or pass several to :class:`HookList`) to change training."""
+
+    def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
+        return None
+
+    def before_step(self, step: int) -> None:
+        pass
+
+    def after_backward(self, model: torch.nn.Module) -> None:
+        pass
+
+    def after_step(self, step: int) -> None:
+        pass
+
+
+class HookList(TrainHooks):
+    """Several hooks called in order."""
+
+    def __init__(self, *hooks: TrainHooks | None):
+        self.hooks = [h for h in hooks if h is not None]
+
+    def penalty(self, model):
+        terms = [t for t in (h.penalty(model) for h in self.hooks) if t is not None]
+        return sum(terms) if terms else None
+
+    def before_step(self, step):
+        for h in self.hooks:
+            h.before_step(step)
+
+    def after_backward(self, model):
+        for h in self.hooks:
+            h.after_backward(model)
+
+    def after_step(self, step):
+        for h in self.hooks:
+            h.after_step(step)
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]] = field(default_factory=list)  # {"step", "loss", "lr"}
+    steps: int = 0
+    tokens: int = 0  # tokens seen by all processes together
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def make_accelerator(config: TrainConfig, device: str = "auto") -> Accelerator:
+    """An Accelerator for ``config``; mixed precision only where a GPU runs."""
+    use_cpu = device == "cpu" or not torch.cuda.is_available()
+    precision = "no" if use_cpu else config.mixed_precision
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision", precision) != precision:
+        # Accelerate keeps one global state; a single process may rebuild it with new
+        # settings (a notebook that fine-tunes in bf16 after a fp32 baseline).
+        if state.get("num_processes", 1) == 1:
+            AcceleratorState._reset_state(reset_partial_state=True)
+    return Accelerator(mixed_precision=precision, cpu=use_cpu)
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio`` of the peak."""
+    if config.warmup_steps and step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    span = max(1, config.steps - config.warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / span)
+    cosine = 0.5 * (1 + math.cos(math.pi * progress))
+    return config.learning_rate * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only (not on biases, norms or embeddings)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_embedding = "wte" in name or "wpe" in name or "embed" in name
+        (decay if param.ndim == 2 and not is_embedding else no_decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.95))
+
+
+def train(
+    model: torch.nn.Module,
+    stream: torch.Tensor,
+    config: TrainConfig,
+    block_size: int,
+    hooks: TrainHooks | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    accelerator: Accelerator | None = None,
+) -> TrainResult:
+    """Train ``model`` for ``config.steps`` optimizer steps on random windows of ``stream``.
+
+    Args:
+        model: a causal LM that returns ``.loss`` when given ``labels``.
+        stream: the 1-D token stream (``data.token_stream``).
+        config: steps, batch size, learning rate... (validated first).
+        block_size: tokens per training window.
+        hooks: pruning and regularization seams (see module docstring).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        progress: show a tqdm bar.
+
+    Returns:
+        A :class:`TrainResult` with the loss history; the model is trained in place.
+    """
+    validate(config)
+    hooks = hooks or TrainHooks()
+    accelerator = accelerator or make_accelerator(config, device)
+    optimizer = make_optimizer(model, config)
+    prepared_model, optimizer = accelerator.prepare(model, optimizer)
+    generator = torch.Generator().manual_seed(config.seed)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    global_batch = config.batch_size * world
+    result = TrainResult()
+    running, counted = 0.0, 0
+    start = time.perf_counter()
+    prepared_model.train()
+    bar = tqdm(
+        range(config.steps),
+        disable=not progress or not accelerator.is_main_process,
+        desc="train",
+        leave=False,
+    )
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config)
+        hooks.before_step(step)
+        for micro in range(config.grad_accum_steps):
+            # Every rank draws the same global batch, then keeps its own rows.
+            batch = sample_batch(stream, global_batch, block_size, generator)  # (B*W, T)
+            batch = batch[rank * config.batch_size : (rank + 1) * config.batch_size]
+            batch = batch.to(accelerator.device)
+            last = micro == config.grad_accum_steps - 1
+            context = accelerator.no_sync(prepared_model) if not last else _nullcontext()
+            with context, accelerator.autocast():
+                loss = prepared_model(input_ids=batch, labels=batch).loss
+                penalty = hooks.penalty(accelerator.unwrap_model(prepared_model))
+                total = loss if penalty is None else loss + penalty
+                accelerator.backward(total / config.grad_accum_steps)
+            running += loss.detach().float().item()
+            counted += 1
+        hooks.after_backward(accelerator.unwrap_model(prepared_model))
+        if config.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(prepared_model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        hooks.after_step(step)
+        result.tokens += global_batch * block_size * config.grad_accum_steps
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            mean = running / max(counted, 1)
+            result.history.append({"step": step + 1, "loss": mean, "lr": lr_at(step, config)})
+            bar.set_postfix(loss=f"{mean:.3f}")
+            running, counted = 0.0, 0
+    result.steps = config.steps
+    result.seconds = time.perf_counter() - start
+    prepared_model.eval()
+    return result
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,70 @@
+"""Where we run and how: seeds, threads, device, Colab. Set in this one place.
+
+Example:
+    >>> seed_everything(3)
+    >>> a = torch.rand(2)
+    >>> seed_everything(3)
+    >>> bool(torch.equal(a, torch.rand(2)))
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+
+# Where Colab installs the package from; the notebooks' first cell reads it.
+REPOSITORY_URL = "https://github.com/pruning-lib/pruning-lib"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) with one number."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed={seed!r} must be an integer")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def set_threads(threads: int | None) -> int:
+    """Use ``threads`` CPU threads for torch (None: leave as is); returns the count in use.
+
+    The tutorial profile uses one thread: CPU results then do not depend on the core
+    count, and on a shared machine one thread keeps its speed where two slow down.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads={threads!r} must be an integer >= 1")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when there is a GPU, else the CPU; ``cpu``/``cuda`` force it."""
+    if preference not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device={preference!r} is not allowed; choose auto, cpu or cuda")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but torch sees no GPU")
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def describe_environment() -> str:
+    """One line on where we run (for an unchecked notebook cell)."""
+    device = pick_device()
+    where = (
+        "Colab" if in_colab() else ("Binder" if os.environ.get("BINDER_SERVICE_HOST") else "local")
+    )
+    gpu = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
+    threads = torch.get_num_threads()
+    return f"{where}, torch {torch.__version__}, device {device}{gpu}, {threads} threads"

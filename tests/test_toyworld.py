@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from pruning_lib.config import WorldConfig
+from pruning_lib.tasks import REQUIRED_FIELDS, render_solved
+from pruning_lib.toyworld import EVAL_TASKS, RELATIONS, generate
+from tests.conftest import TINY_WORLD
+
+
+def _dump(world):
+    return json.dumps(
+        [world.train_documents, world.validation_documents, world.eval_sets], sort_keys=True
+    ).encode()
+
+
+def test_same_seed_byte_identical_other_seed_differs():
+    assert _dump(generate(TINY_WORLD)) == _dump(generate(TINY_WORLD))
+    other = WorldConfig(**{**TINY_WORLD.__dict__, "seed": 2})
+    assert _dump(generate(other)) != _dump(generate(TINY_WORLD))
+
+
+def test_default_world_properties():
+    world = generate(WorldConfig())
+    train = set(world.train_documents)
+    corpus = "\n".join(world.train_documents)
+    # No evaluation passage occurs verbatim in training (solved, as a model would see it).
+    for task, rows in world.eval_sets.items():
+        assert len(rows) == 200, task
+        for row in rows:
+            assert render_solved(task, row) not in train
+            assert all(name in row for name in REQUIRED_FIELDS[task])
+    # Every fact a question asks is stated in training, in a biography phrasing.
+    for person, relation in world.qa_eval_pairs:
+        value = world.facts[person][relation]
+        phrasings = [s.format(p=person, v=value) for s in RELATIONS[relation]["says"]]
+        assert any(p in corpus for p in phrasings), (person, relation)
+    # The QA sets ask only pairs whose Q/A lines were held out of training.
+    assert not set(world.qa_train_pairs) & set(world.qa_eval_pairs)
+    for person, relation in world.qa_eval_pairs[:50]:
+        question = RELATIONS[relation]["question"].format(p=person)
+        assert question not in corpus
+    # Mostly facts: biographies are the largest share of the corpus.
+    bios = sum(d.count(" . ") >= 5 and "Q" not in d[:1] for d in world.train_documents)
+    assert bios / len(world.train_documents) > 0.4
+
+
+def test_eval_sets_cover_six_tasks_and_answers_are_facts(tiny_world):
+    assert sorted(tiny_world.eval_sets) == sorted(EVAL_TASKS)
+    by_question = {}
+    for person, relation in tiny_world.qa_eval_pairs:
+        q = RELATIONS[relation]["question"].format(p=person)
+        by_question[q] = tiny_world.facts[person][relation]
+    for row in tiny_world.eval_sets["nq_open"]:
+        assert row["answer"][0] == by_question[row["question"]]
+    for row in tiny_world.eval_sets["trivia_qa"]:
+        assert row["answer"]["value"] == by_question[row["question"]]
+
+
+def test_story_right_ending_belongs_to_story(tiny_world):
+    for row in tiny_world.eval_sets["story_cloze"]:
+        assert row["answer_right_ending"] in (1, 2)
+        assert row["sentence_quiz1"] != row["sentence_quiz2"]
+
+
+def test_bad_world_config_refused_before_work():
+    with pytest.raises(ValueError, match="world.n_people"):
+        generate(WorldConfig(n_people=-1))
+    with pytest.raises(ValueError, match="world.seed"):
+        generate(WorldConfig(seed="zero"))
