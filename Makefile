@@ -24,8 +24,12 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Unit tests, the papermill tests (smoke profile, hub code path offline), then nbval on
+# the committed notebooks (the first run trains the tutorial baseline: about 25 minutes).
 test: lint
 	$(PY) -m pytest
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 1800 notebooks/
 
 unit: setup
 	$(PY) -m pytest -m "not slow"

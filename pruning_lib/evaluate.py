@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .tasks import DISPLAY_NAMES, QA_STOP, LastWord, MultipleChoice, QuestionAnswer, Record
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .config import TrainConfig, validate
 from .data import sample_batch

@@ -127,3 +127,44 @@ def test_l1_then_prune_recipe():
     assert result.pruner.sparsity() == pytest.approx(0.4, abs=1e-3)
     with pytest.raises(ValueError, match="exactly one"):
         l1_then_prune(fresh(), stream(), 32, lam=0.1, l1_config=cfg(5), sparsity=0.4, q=1.0)
+
+
+@pytest.mark.slow
+def test_two_processes_end_with_identical_masks_and_weights(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    script = Path(__file__).with_name("ddp_prune_script.py")
+    command = [
+        # `--cpu --num_processes 2` starts one process in accelerate 1.x (accelerate#2741);
+        # the torchrun launcher with our loop's cpu=True gives two gloo processes.
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        str(script),
+        str(tmp_path),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(script.parent.parent)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0 = load_file(str(tmp_path / "rank0.safetensors"))
+    rank1 = load_file(str(tmp_path / "rank1.safetensors"))
+    assert int(rank0["processes"]) == 2
+    assert rank0.keys() == rank1.keys()
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+    masks = [k for k in rank0 if k.startswith("mask::")]
+    assert masks and float(rank0["sparsity"]) == pytest.approx(0.5, abs=1e-3)

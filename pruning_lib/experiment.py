@@ -1,0 +1,447 @@
+"""The experiments behind the notebooks, each cached by the hash of its configuration.
+
+A notebook builds an :class:`Experiment` from its parameters and asks it for results:
+the dense baseline, one-shot pruning, fine-tuning after pruning, iterative pruning,
+schedules, L1. Each result (scores, loss history, sparsity) is stored as JSON under
+``<cache>/results/<kind>-<hash>.json``, so notebooks can run alone or in sequence and
+the sequence never trains the same thing twice.
+
+Toy profile: our small GPT trained on the toy world, evaluated on its six sets.
+Hub profile: any Hugging Face causal LM, the hub datasets (or local files in their
+schemas) and WikiText-103 for fine-tuning.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from .config import EvalConfig, ModelConfig, TrainConfig, WorldConfig, bounded, config_hash
+from .config import from_dict as config_from_dict
+from .data import load_corpus, load_eval_rows, records, token_stream
+from .evaluate import evaluate_all
+from .finetune import HookList, TrainHooks, train
+from .model import build_baseline, default_cache_dir, load_causal_lm, repo_root
+from .prune import Pruner, sparsity_to_rate
+from .regularization import L1Penalty
+from .runtime import pick_device, seed_everything, set_threads
+from .schedules import Schedule
+from .tasks import TASK_NAMES
+from .toyworld import generate
+
+# The toy world and model at two sizes: the tutorial's, and seconds-long for tests.
+TOY_SIZES = {
+    "tutorial": (WorldConfig(), ModelConfig()),
+    "smoke": (
+        WorldConfig(
+            n_people=16,
+            bios_per_person=4,
+            qa_repeats=2,
+            n_stories=20,
+            n_activities=20,
+            n_passages=20,
+            n_eval=8,
+        ),
+        ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=32, block_size=64),
+    ),
+}
+
+
+@dataclass
+class Settings:
+    """Parameters shared by every notebook (each notebook adds its own)."""
+
+    section = "notebook parameters"
+    profile: str = "tutorial"  # results go to runs/<profile>/
+    seed: int = 0  # one seed: world, initialisation, data order
+    threads: int = bounded(1, 1, 1024)  # torch CPU threads; 1 makes CPU results core-independent
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    model: str = "toy"  # "toy" trains our small GPT; else a hub name or a local folder
+    datasets: str = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in hub schemas
+    corpus: str = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
+    corpus_limit: int | None = bounded(None, 1, None)  # documents read from a hub/file corpus
+    toy_size: Literal["tutorial", "smoke"] = "tutorial"
+    baseline_steps: int = bounded(1600, 0, None)  # training steps of the toy baseline
+    baseline_learning_rate: float = bounded(3e-3, 0, 10, low_open=True)
+    finetune_steps: int = bounded(150, 0, None)  # optimizer steps of each fine-tuning
+    finetune_learning_rate: float = bounded(1e-3, 0, 10, low_open=True)
+    batch_size: int = bounded(16, 1, None)
+    grad_accum_steps: int = bounded(1, 1, None)
+    block_size: int = bounded(128, 8, None)  # tokens per training window (hub models)
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # GPU only
+    eval_limit: int | None = bounded(None, 1, None)  # first N items of each evaluation set
+    eval_batch_size: int = bounded(32, 1, None)
+    cache_dir: str | None = None  # default: runs/cache in the checkout
+
+
+def settings_from(namespace: dict[str, Any]) -> Settings:
+    """Pick the shared parameters out of a notebook's globals and check them."""
+    names = Settings.__dataclass_fields__
+    return config_from_dict(Settings, {k: namespace[k] for k in names if k in namespace})
+
+
+def runs_dir(profile: str) -> Path:
+    root = repo_root() or Path.cwd()
+    return root / "runs" / profile
+
+
+def write_json(path: Path, value: Any) -> Path:
+    """Write JSON to a temporary name, then rename: a failure never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+class EvalHook(TrainHooks):
+    """Evaluate at given optimizer steps during training (a recovery curve)."""
+
+    def __init__(self, experiment: Experiment, model, checkpoints: list[int]):
+        self.experiment, self.model, self.checkpoints = experiment, model, set(checkpoints)
+        self.curve: list[dict[str, Any]] = []
+
+    def after_step(self, step: int) -> None:
+        if step + 1 in self.checkpoints:
+            self.curve.append({"step": step + 1, "scores": self.experiment.evaluate(self.model)})
+
+
+class Experiment:
+    """Baseline, data and cached pruning experiments for one set of parameters."""
+
+    def __init__(self, settings: Settings, progress: bool = True):
+        self.settings = settings
+        self.progress = progress
+        set_threads(settings.threads)
+        self.device = pick_device(settings.device)
+        self.cache = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+        self.out = runs_dir(settings.profile)
+        self.world_config, self.model_config = copy.deepcopy(TOY_SIZES[settings.toy_size])
+        self.world_config.seed = settings.seed
+        if settings.model != "toy":
+            self.model_config.name = settings.model
+        self._world = None
+        self._sets = None
+        self._stream = None
+        self._baseline = None
+
+    # -- configs --------------------------------------------------------------------
+    def baseline_train_config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.settings.baseline_steps,
+            batch_size=self.settings.batch_size,
+            learning_rate=self.settings.baseline_learning_rate,
+            warmup_steps=min(50, self.settings.baseline_steps),
+            seed=self.settings.seed,
+            log_every=50,
+        )
+
+    def finetune_config(self, steps: int | None = None, seed_offset: int = 1) -> TrainConfig:
+        steps = self.settings.finetune_steps if steps is None else steps
+        return TrainConfig(
+            steps=steps,
+            batch_size=self.settings.batch_size,
+            grad_accum_steps=self.settings.grad_accum_steps,
+            learning_rate=self.settings.finetune_learning_rate,
+            warmup_steps=min(10, steps),
+            seed=self.settings.seed + seed_offset,
+            mixed_precision=self.settings.mixed_precision,
+            log_every=max(1, min(10, steps)),
+        )
+
+    @property
+    def eval_config(self) -> EvalConfig:
+        return EvalConfig(batch_size=self.settings.eval_batch_size, limit=self.settings.eval_limit)
+
+    @property
+    def block_size(self) -> int:
+        if self.settings.model == "toy":
+            return self.model_config.block_size
+        return self.settings.block_size
+
+    # -- data and baseline ------------------------------------------------------------
+    @property
+    def world(self):
+        if self._world is None:
+            self._world = generate(self.world_config)
+        return self._world
+
+    def eval_sets(self) -> dict[str, list]:
+        """Records of the six tasks, in the paper's order."""
+        if self._sets is None:
+            limit = self.settings.eval_limit
+            source = self.settings.datasets
+            sets = {}
+            for task in TASK_NAMES:
+                if source == "toy":
+                    rows = self.world.eval_sets[task][:limit]
+                elif source == "hub":
+                    rows = load_eval_rows(task, None, limit)
+                else:
+                    folder = Path(source)
+                    if not folder.is_dir():
+                        raise ValueError(
+                            f"datasets={source!r} must be 'toy', 'hub' or a folder of "
+                            "<task>.jsonl files"
+                        )
+                    rows = load_eval_rows(task, folder / f"{task}.jsonl", limit)
+                sets[task] = records(task, rows)
+            self._sets = sets
+        return self._sets
+
+    def baseline(self):
+        """(model, tokenizer) of the dense starting point, on the experiment's device."""
+        if self._baseline is None:
+            if self.settings.model == "toy":
+                folder = build_baseline(
+                    self.world_config,
+                    self.model_config,
+                    self.baseline_train_config(),
+                    self.cache,
+                    self.progress,
+                )
+                model, tokenizer = load_causal_lm(folder)
+            else:
+                model, tokenizer = load_causal_lm(self.settings.model)
+            self._baseline = (model.to(self.device).eval(), tokenizer)
+        return self._baseline
+
+    def fresh_model(self):
+        """A copy of the baseline to prune (the baseline itself stays dense)."""
+        model, _ = self.baseline()
+        return copy.deepcopy(model)
+
+    @property
+    def tokenizer(self):
+        return self.baseline()[1]
+
+    def stream(self) -> torch.Tensor:
+        """The fine-tuning token stream."""
+        if self._stream is None:
+            corpus = self.settings.corpus
+            if corpus == "toy":
+                documents = self.world.train_documents
+            else:
+                documents = load_corpus(
+                    None if corpus == "hub" else corpus, self.settings.corpus_limit
+                )
+            self._stream = token_stream(self.tokenizer, documents)
+        return self._stream
+
+    # -- evaluation and caching ---------------------------------------------------------
+    def evaluate(self, model) -> dict[str, dict[str, float]]:
+        return evaluate_all(
+            model,
+            self.tokenizer,
+            self.eval_sets(),
+            self.eval_config.batch_size,
+            self.eval_config.max_new_tokens,
+        )
+
+    def key(self, kind: str, **payload: Any) -> str:
+        base = {
+            "settings": {
+                k: v
+                for k, v in asdict(self.settings).items()
+                if k not in ("profile", "threads", "cache_dir", "device")
+            },
+            "world": asdict(self.world_config),
+            "model": asdict(self.model_config),
+            "kind": kind,
+            **payload,
+        }
+        return f"{kind}-{config_hash(base)}"
+
+    def cached(self, key: str, compute) -> dict[str, Any]:
+        path = self.cache / "results" / f"{key}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        value = compute()
+        write_json(path, value)
+        return value
+
+    # -- experiments ------------------------------------------------------------------------
+    def dense(self) -> dict[str, Any]:
+        def compute():
+            model, _ = self.baseline()
+            return {"scores": self.evaluate(model), "sparsity": 0.0}
+
+        return self.cached(self.key("dense"), compute)
+
+    def _finetune(self, model, hooks, steps, checkpoints=()):
+        config = self.finetune_config(steps)
+        seed_everything(config.seed)
+        eval_hook = EvalHook(self, model, list(checkpoints)) if checkpoints else None
+        result = train(
+            model,
+            self.stream(),
+            config,
+            self.block_size,
+            HookList(hooks, eval_hook),
+            device=self.device.type,
+            progress=self.progress,
+        )
+        return result, (eval_hook.curve if eval_hook else [])
+
+    def oneshot(
+        self, sparsity: float, scope: str = "layer", finetune: bool = False, curve_points: int = 4
+    ) -> dict[str, Any]:
+        """Prune to ``sparsity`` at once; optionally fine-tune with the masks held."""
+        steps = self.settings.finetune_steps if finetune else 0
+
+        def compute():
+            model = self.fresh_model()
+            pruner = Pruner(model, scope=scope)
+            pruner.prune_magnitude(sparsity)
+            out: dict[str, Any] = {"sparsity": pruner.sparsity(), "report": pruner.report()[-1]}
+            if steps:
+                before = self.evaluate(model)
+                checkpoints = _checkpoints(steps, curve_points)
+                result, curve = self._finetune(model, pruner, steps, checkpoints)
+                out["curve"] = [{"step": 0, "scores": before}] + curve
+                out["history"] = result.history
+                out["sparsity"] = pruner.sparsity()
+            out["scores"] = self.evaluate(model)
+            return out
+
+        return self.cached(
+            self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps), compute
+        )
+
+    def threshold(self, threshold: float | None = None, q: float | None = None) -> dict[str, Any]:
+        """Prune ``|w| < threshold`` or ``|w| < q * std`` of each layer (no fine-tuning)."""
+
+        def compute():
+            model = self.fresh_model()
+            pruner = Pruner(model)
+            pruner.prune_threshold(threshold=threshold, q=q)
+            return {
+                "scores": self.evaluate(model),
+                "sparsity": pruner.sparsity(),
+                "layers": pruner.report(),
+            }
+
+        return self.cached(self.key("threshold", threshold=threshold, q=q), compute)
+
+    def control(self, curve_points: int = 4) -> dict[str, Any]:
+        """The dense model given the same extra fine-tuning (so recovery is not mistaken
+        for more training)."""
+        steps = self.settings.finetune_steps
+
+        def compute():
+            model = self.fresh_model()
+            before = self.evaluate(model)
+            result, curve = self._finetune(model, None, steps, _checkpoints(steps, curve_points))
+            return {
+                "scores": self.evaluate(model),
+                "sparsity": 0.0,
+                "history": result.history,
+                "curve": [{"step": 0, "scores": before}] + curve,
+            }
+
+        return self.cached(self.key("control", steps=steps), compute)
+
+    def iterative(self, sparsity: float, iterations: int, scope: str = "layer") -> dict[str, Any]:
+        """Prune the same rate of the remaining weights ``iterations`` times, fine-tuning
+        ``finetune_steps / iterations`` steps after each, to end at ``sparsity``."""
+        rate = sparsity_to_rate(sparsity, iterations)
+        total = self.settings.finetune_steps
+
+        def compute():
+            model = self.fresh_model()
+            pruner = Pruner(model, scope=scope)
+            steps_each = [total // iterations + (i < total % iterations) for i in range(iterations)]
+            trace = []
+            for i, steps in enumerate(steps_each):
+                pruner.prune_rate(rate)
+                if i == iterations - 1:  # land exactly on the target despite rounding
+                    pruner.prune_magnitude(sparsity)
+                trace.append({"iteration": i + 1, "sparsity": pruner.sparsity()})
+                if steps:
+                    self._finetune(model, pruner, steps)
+            return {
+                "scores": self.evaluate(model),
+                "sparsity": pruner.sparsity(),
+                "rate": rate,
+                "trace": trace,
+            }
+
+        return self.cached(
+            self.key(
+                "iterative", sparsity=sparsity, iterations=iterations, scope=scope, steps=total
+            ),
+            compute,
+        )
+
+    def scheduled(self, schedule: Schedule) -> dict[str, Any]:
+        """Gradual pruning inside fine-tuning, following ``schedule``."""
+        steps = max(self.settings.finetune_steps, schedule.end_step + 1)
+
+        def compute():
+            model = self.fresh_model()
+            pruner = Pruner(model, schedule=schedule)
+            result, _ = self._finetune(model, pruner, steps)
+            return {
+                "scores": self.evaluate(model),
+                "sparsity": pruner.sparsity(),
+                "history": result.history,
+                "pruning": pruner.history,
+            }
+
+        return self.cached(self.key("scheduled", schedule=asdict(schedule), steps=steps), compute)
+
+    def l1(self, lam: float, sparsity: float, l1_steps: int) -> dict[str, Any]:
+        """Train ``l1_steps`` with the L1 penalty, prune to ``sparsity``, then fine-tune."""
+
+        def compute():
+            model = self.fresh_model()
+            penalty = L1Penalty(model, lam)
+            self._finetune(model, penalty, l1_steps)
+            weights = torch.cat(
+                [w.detach().flatten().float().cpu() for w in penalty.weights.values()]
+            )
+            histogram = torch.histogram(weights.abs().clamp(max=0.3), bins=30, range=(0.0, 0.3))
+            before = self.evaluate(model)
+            pruner = Pruner(model)
+            pruner.prune_magnitude(sparsity)
+            pruned = self.evaluate(model)
+            self._finetune(model, pruner, self.settings.finetune_steps)
+            return {
+                "scores": self.evaluate(model),
+                "scores_after_l1": before,
+                "scores_pruned": pruned,
+                "sparsity": pruner.sparsity(),
+                "mean_abs_weight": weights.abs().mean().item(),
+                "histogram": histogram.hist.tolist(),
+                "bin_edges": histogram.bin_edges.tolist(),
+            }
+
+        return self.cached(
+            self.key(
+                "l1",
+                lam=lam,
+                sparsity=sparsity,
+                l1_steps=l1_steps,
+                steps=self.settings.finetune_steps,
+            ),
+            compute,
+        )
+
+    def save_result(self, name: str, value: Any) -> Path:
+        """A notebook's result, as runs/<profile>/results/<name>.json."""
+        return write_json(self.out / "results" / f"{name}.json", value)
+
+    def figure_path(self, name: str) -> Path:
+        path = self.out / "figures" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def _checkpoints(steps: int, points: int) -> list[int]:
+    return sorted({max(1, round(steps * (i + 1) / points)) for i in range(points)})

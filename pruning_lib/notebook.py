@@ -1,0 +1,104 @@
+"""Small helpers that keep the notebooks short: start-up and printing rounded tables.
+
+Example:
+    >>> print(format_table([{"task": "NQ", "score": 0.61234}], ["task", "score"]))
+    task  score
+    ----  -----
+    NQ    0.612
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Any
+
+from .evaluate import main_metric
+from .experiment import Experiment, settings_from
+from .runtime import describe_environment, seed_everything
+from .tasks import DISPLAY_NAMES
+
+
+def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
+    """Check the notebook's parameters, seed, quiet the libraries' chatter, build the
+    :class:`Experiment`. Prints where we run (an unchecked cell: it names the machine)."""
+    settings = settings_from(namespace)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    seed_everything(settings.seed)
+    experiment = Experiment(settings, progress=progress)
+    print(describe_environment())
+    return experiment
+
+
+def format_value(value: Any, digits: int = 3) -> str:
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str], digits: int = 3) -> str:
+    """A plain-text table with rounded floats (stable text for nbval)."""
+    cells = [[format_value(r.get(c, ""), digits) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def score_rows(scores: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """One row per task: main metric, the others, and chance."""
+    rows = []
+    for task, metrics in scores.items():
+        name = main_metric(task)
+        extra = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k not in (name, "chance"))
+        rows.append(
+            {
+                "task": DISPLAY_NAMES[task],
+                "metric": name,
+                "score": metrics[name],
+                "chance": metrics["chance"],
+                "also": extra,
+            }
+        )
+    return rows
+
+
+def show_scores(scores: dict[str, dict[str, float]]) -> None:
+    print(format_table(score_rows(scores), ["task", "metric", "score", "chance", "also"]))
+
+
+def compare_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per experiment: sparsity and the main metric of every task."""
+    rows = []
+    for label, result in results.items():
+        row: dict[str, Any] = {"run": label, "sparsity": result.get("sparsity", 0.0)}
+        for task, metrics in result["scores"].items():
+            row[DISPLAY_NAMES[task]] = metrics[main_metric(task)]
+        rows.append(row)
+    return rows
+
+
+def show_comparison(results: dict[str, dict[str, Any]]) -> None:
+    rows = compare_rows(results)
+    columns = [
+        "run",
+        "sparsity",
+        *[DISPLAY_NAMES[t] for t in next(iter(results.values()))["scores"]],
+    ]
+    print(format_table(rows, columns))
+
+
+def mean_qa(scores: dict[str, dict[str, float]]) -> float:
+    return sum(scores[t]["exact_match"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3

@@ -1,0 +1,225 @@
+"""The papermill runner behind ``pruning-lib reproduce``.
+
+Runs every notebook in order with the parameters of a profile (``03_rate`` once per
+sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks write
+``results.json``, ``results.md`` and the figures under ``runs/<profile>/``.
+
+- Every key of the profile must be a parameter of some notebook, with the type of its
+  default: a typo is an error before anything runs, not papermill's warning.
+- A notebook whose output is current (same notebook, parameters and library) is skipped,
+  so an interrupted run resumes; ``resume=False`` runs everything again.
+- A failure names the notebook and the cell, keeps every earlier output, and leaves the
+  failed notebook beside them as ``<name>.failed.ipynb``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import load_yaml
+from .experiment import settings_from, write_json
+from .model import repo_root
+
+NOTEBOOK_ORDER = (
+    "01_baseline",
+    "02_threshold",
+    "03_rate",
+    "04_schedules",
+    "05_l1_regularization",
+    "06_finetuning",
+    "07_results",
+    "08_efficiency",
+)
+RUNNER_KEYS = {"notebooks": list}  # keys the runner reads itself
+
+
+class ReproduceError(RuntimeError):
+    """A notebook failed; the message names it and the cell."""
+
+
+@dataclass
+class Job:
+    notebook: str  # name without suffix
+    output: str  # output name without suffix
+    parameters: dict[str, Any]
+
+
+def root_dir() -> Path:
+    root = repo_root()
+    if root is None:
+        raise ValueError("pruning-lib reproduce runs from a checkout of the repository")
+    return root
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The parameters cell of a notebook: ``{name: default value}``."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            values: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+            return values
+    raise ValueError(f"notebook {path.name} has no cell tagged 'parameters'")
+
+
+def _same_type(value: Any, default: Any) -> bool:
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
+    """Read and check a profile; return its name, the jobs and the parameters.
+
+    Raises ValueError (one line) for a missing file, bad YAML, an unknown key, a value
+    of the wrong type or range, or a notebook that does not exist.
+    """
+    profile = load_yaml(profile_path)
+    folder = root_dir() / "notebooks"
+    names = profile.get("notebooks", list(NOTEBOOK_ORDER))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"notebooks={names!r} must be a list of notebook names")
+    for name in names:
+        if not (folder / f"{name}.ipynb").is_file():
+            raise ValueError(f"notebook {name!r} does not exist in {folder}")
+    defaults = {name: notebook_parameters(folder / f"{name}.ipynb") for name in names}
+    known: dict[str, Any] = {}
+    for values in defaults.values():
+        known.update(values)
+    for key, value in profile.items():
+        if key in RUNNER_KEYS:
+            continue
+        if key not in known:
+            raise ValueError(
+                f"{Path(profile_path).name}: unknown key {key!r}; it is not a parameter of "
+                f"any notebook ({', '.join(sorted(known))})"
+            )
+        if not _same_type(value, known[key]):
+            raise ValueError(
+                f"{Path(profile_path).name}: {key}={value!r} has the wrong type; the notebooks "
+                f"expect {type(known[key]).__name__} like {known[key]!r}"
+            )
+    merged = {**known, **{k: v for k, v in profile.items() if k not in RUNNER_KEYS}}
+    merged["profile"] = profile.get("profile", Path(profile_path).stem)
+    settings_from(merged)  # ranges and choices of the shared settings, before any work
+    jobs = []
+    for name in names:
+        parameters = {k: merged[k] for k in defaults[name] if k in merged}
+        if name == "03_rate":
+            for sparsity in merged.get("sparsities", [parameters.get("sparsity", 0.5)]):
+                if not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1:
+                    raise ValueError(f"sparsities: {sparsity!r} is out of range; allowed: [0, 1)")
+                jobs.append(Job(name, f"{name}_{sparsity}", {**parameters, "sparsity": sparsity}))
+        else:
+            jobs.append(Job(name, name, parameters))
+    return merged["profile"], jobs, merged
+
+
+def library_fingerprint() -> str:
+    """A hash of the library's sources: outputs made by other code are not current."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent).glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _stamp(job: Job, notebook: Path) -> str:
+    payload = json.dumps([job.parameters, library_fingerprint()], sort_keys=True, default=str)
+    return hashlib.sha256(notebook.read_bytes() + payload.encode()).hexdigest()[:16]
+
+
+def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
+    """Run the profile's notebooks; returns ``runs/<profile>/``."""
+    import papermill
+
+    profile, jobs, _ = plan(profile_path)
+    root = root_dir()
+    out = root / "runs" / profile
+    notebooks_out = out / "notebooks"
+    notebooks_out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    started = time.perf_counter()
+    for index, job in enumerate(jobs, 1):
+        source = root / "notebooks" / f"{job.notebook}.ipynb"
+        target = notebooks_out / f"{job.output}.ipynb"
+        stamp = _stamp(job, source)
+        label = f"[{index}/{len(jobs)}] {job.output}"
+        if resume and state.get(job.output) == stamp and target.is_file():
+            log(f"{label}: current, skipped")
+            continue
+        log(f"{label}: running")
+        tick = time.perf_counter()
+        tmp = notebooks_out / f".{job.output}.running.ipynb"
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(tmp),
+                parameters=job.parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(root / "notebooks"),
+            )
+        except papermill.PapermillExecutionError as error:
+            failed = notebooks_out / f"{job.output}.failed.ipynb"
+            shutil.move(str(tmp), failed)
+            raise ReproduceError(
+                f"{job.output}: cell {error.cell_index} failed with {error.ename}: "
+                f"{error.evalue.strip().splitlines()[-1] if error.evalue.strip() else ''} "
+                f"(the executed notebook is {failed.relative_to(root)})"
+            ) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(target)
+        (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
+        state[job.output] = stamp
+        write_json(state_path, state)
+        log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
+    minutes = (time.perf_counter() - started) / 60
+    log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
+    return out
+
+
+def refresh_notebooks(log=print) -> None:
+    """Execute the committed notebooks in place with their defaults (the tutorial
+    profile), so that they carry its outputs; run after ``run`` so the cache is warm."""
+    import papermill
+
+    root = root_dir()
+    for name in NOTEBOOK_ORDER:
+        path = root / "notebooks" / f"{name}.ipynb"
+        tmp = path.with_name(f".{name}.refresh.ipynb")
+        log(f"refreshing {name}")
+        papermill.execute_notebook(
+            str(path), str(tmp), kernel_name="python3", progress_bar=False, cwd=str(path.parent)
+        )
+        _strip_papermill_metadata(tmp)
+        tmp.replace(path)
+
+
+def _strip_papermill_metadata(path: Path) -> None:
+    """Drop run timestamps so a re-run leaves the committed file unchanged."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)

@@ -1,0 +1,239 @@
+"""Notebooks: their shape, the profiles, papermill runs (smoke, hub-offline), the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from pruning_lib import reproduce
+from pruning_lib.runtime import REPOSITORY_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CLI = [sys.executable, "-m", "pruning_lib.cli"]
+ENV = {
+    **os.environ,
+    "MPLBACKEND": "agg",
+    "OMP_NUM_THREADS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+}
+
+
+def test_every_notebook_of_the_order_exists():
+    assert [p.stem for p in NOTEBOOKS] == list(reproduce.NOTEBOOK_ORDER)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_shape(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0].source
+    assert (
+        first.startswith("# ") and "mybinder.org" in first and "colab.research.google.com" in first
+    )
+    assert f"notebooks/{path.stem}.ipynb" in first
+    assert "In this notebook you will" in first
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    reproduce.notebook_parameters(path)  # plain literals only (ast.literal_eval)
+    colab = next(c for c in nb.cells if c.cell_type == "code")
+    assert "google.colab" in colab.source and REPOSITORY_URL in colab.source
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "## Summary" in text or "## The honest conclusion" in text
+    assert "## Exercises" in text
+    # Committed with the tutorial outputs (nbval checks them).
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_tutorial_profile_is_the_notebooks_defaults():
+    profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
+    defaults = {}
+    for path in NOTEBOOKS:
+        defaults.update(reproduce.notebook_parameters(path))
+    for key, value in profile.items():
+        assert defaults[key] == value, key
+
+
+@pytest.mark.parametrize("name", ["tutorial", "smoke", "paper", "colab"])
+def test_every_profile_passes_the_checks(name):
+    profile, jobs, merged = reproduce.plan(ROOT / "params" / f"{name}.yaml")
+    assert profile == name
+    rate_jobs = [j for j in jobs if j.notebook == "03_rate"]
+    assert [j.parameters["sparsity"] for j in rate_jobs] == merged["sparsities"]
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=1800
+    )
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, ["does not exist"]),
+        ("seed: [1, 2\n", ["not valid YAML"]),
+        ("profile: bad\nsparsitys: [0.5]\n", ["unknown key 'sparsitys'"]),
+        ("profile: bad\nseed: 0.5\n", ["seed=0.5", "wrong type"]),
+        ("profile: bad\nthreads: 0\n", ["threads=0", "[1, 1024]"]),
+        ("profile: bad\nnotebooks: [09_missing]\n", ["notebook '09_missing' does not exist"]),
+        ("profile: bad\nsparsities: [0.5, 1.5]\n", ["sparsities: 1.5", "[0, 1)"]),
+    ],
+)
+def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, content, words):
+    path = tmp_path / "profile.yaml"
+    if content is not None:
+        path.write_text(content)
+    runs = ROOT / "runs"
+    before = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    done = run_cli("reproduce", str(path))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pruning-lib: error:")
+    for word in words:
+        assert word in lines[0]
+    after = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    assert after == before and not (runs / "bad").exists()
+
+
+def test_help_describes_every_option():
+    for args, words in (
+        (["--help"], ["reproduce", "compare"]),
+        (["reproduce", "--help"], ["--no-resume", "--refresh-notebooks", "profile"]),
+        (["compare", "--help"], ["--reference", "--accuracy-points", "--perplexity-ratio"]),
+    ):
+        done = run_cli(*args)
+        assert done.returncode == 0
+        for word in words:
+            assert word in done.stdout
+
+
+def _fresh_profile(tmp_path, name, extra=""):
+    text = (
+        (ROOT / "params" / "smoke.yaml").read_text().replace("profile: smoke", f"profile: {name}")
+    )
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text + extra + f"cache_dir: {tmp_path / 'cache'}\n")
+    shutil.rmtree(ROOT / "runs" / name, ignore_errors=True)
+    return path
+
+
+@pytest.mark.slow
+def test_smoke_profile_end_to_end_then_resume(tmp_path):
+    path = _fresh_profile(tmp_path, "test-smoke")
+    try:
+        done = run_cli("reproduce", str(path))
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = ROOT / "runs" / "test-smoke"
+        names = sorted(p.stem for p in (out / "notebooks").glob("*.ipynb"))
+        assert names == [
+            "01_baseline",
+            "02_threshold",
+            "03_rate_0.1",
+            "03_rate_0.5",
+            "04_schedules",
+            "05_l1_regularization",
+            "06_finetuning",
+            "07_results",
+            "08_efficiency",
+        ]
+        results = json.loads((out / "results.json").read_text())
+        assert [r["pr%"] for r in results["table_3"]] == ["-", "-", ".1", ".1", ".5", ".5", ""]
+        assert (out / "results.md").read_text().count("| GPT-Efficio |") == 8
+        assert (out / "figure_3.png").stat().st_size > 10_000
+        assert (out / "figure_4.png").stat().st_size > 10_000
+        again = run_cli("reproduce", str(path))
+        assert again.returncode == 0
+        assert again.stdout.count("current, skipped") == 9
+        # compare: a run against itself is within tolerance; a moved value is not.
+        same = run_cli(
+            "compare", str(out / "results.json"), "--reference", str(out / "results.json")
+        )
+        assert same.returncode == 0 and "values within tolerance" in same.stdout
+        moved = json.loads((out / "results.json").read_text())
+        moved["table_4"][0]["NQ"] += 5.0
+        (tmp_path / "moved.json").write_text(json.dumps(moved))
+        off = run_cli(
+            "compare", str(tmp_path / "moved.json"), "--reference", str(out / "results.json")
+        )
+        assert off.returncode == 1
+        assert (
+            run_cli(
+                "compare",
+                str(tmp_path / "moved.json"),
+                "--reference",
+                str(out / "results.json"),
+                "--accuracy-points",
+                "6",
+            ).returncode
+            == 0
+        )
+    finally:
+        shutil.rmtree(ROOT / "runs" / "test-smoke", ignore_errors=True)
+
+
+def _hub_offline_files(tmp_path):
+    """A tiny model saved with save_pretrained and the six datasets in the hub schemas."""
+    from pruning_lib.config import ModelConfig
+    from pruning_lib.model import save_model, small_gpt, train_tokenizer
+    from tests.test_data import HUB_ROWS
+
+    texts = [json.dumps(row) for row in HUB_ROWS.values()] * 20
+    tokenizer = train_tokenizer(texts, 400)
+    model = small_gpt(
+        ModelConfig(vocab_size=400, n_layer=1, n_head=2, n_embd=16, block_size=256),
+        vocab_size=len(tokenizer),
+    )
+    save_model(model, tokenizer, tmp_path / "tiny-model")
+    data = tmp_path / "datasets"
+    data.mkdir()
+    for task, row in HUB_ROWS.items():
+        (data / f"{task}.jsonl").write_text("".join(json.dumps(row) + "\n" for _ in range(4)))
+    corpus = tmp_path / "wikitext.jsonl"
+    lines = [{"text": ""}, {"text": " = Valkyria Chronicles III = \n"}]
+    lines += [{"text": " Senjō no Valkyria 3 is a tactical role @-@ playing game . \n"}] * 40
+    corpus.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return tmp_path / "tiny-model", data, corpus
+
+
+@pytest.mark.slow
+def test_paper_profile_code_path_offline(tmp_path):
+    model, data, corpus = _hub_offline_files(tmp_path)
+    extra = f"model: {model}\ndatasets: {data}\ncorpus: {corpus}\nblock_size: 32\n"
+    path = _fresh_profile(tmp_path, "test-hub-offline", extra)
+    try:
+        done = run_cli("reproduce", str(path))
+        assert done.returncode == 0, done.stderr[-3000:]
+        results = json.loads((ROOT / "runs" / "test-hub-offline" / "results.json").read_text())
+        assert results["table_3"][0]["model"] == str(model)
+    finally:
+        shutil.rmtree(ROOT / "runs" / "test-hub-offline", ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_failure_names_notebook_and_cell_and_keeps_earlier_results(tmp_path):
+    data = tmp_path / "empty-datasets"
+    data.mkdir()
+    path = _fresh_profile(tmp_path, "test-failure", "notebooks: [01_baseline]\n")
+    out = ROOT / "runs" / "test-failure"
+    try:
+        assert run_cli("reproduce", str(path)).returncode == 0
+        good = (out / "notebooks" / "01_baseline.ipynb").read_bytes()
+        path.write_text(path.read_text() + f"datasets: {data}\n")
+        done = run_cli("reproduce", str(path))
+        assert done.returncode == 1
+        assert "01_baseline: cell" in done.stderr and "ValueError" in done.stderr
+        assert "lambada.jsonl" in done.stderr
+        assert (out / "notebooks" / "01_baseline.ipynb").read_bytes() == good
+        assert (out / "notebooks" / "01_baseline.failed.ipynb").is_file()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
