@@ -8,7 +8,7 @@ PROFILE ?= params/tutorial.yaml
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND ?= agg
 
-.PHONY: setup test unit lint reproduce clean
+.PHONY: setup test unit lint reproduce clean browser-deps
 
 setup: $(VENV)/.installed
 
@@ -26,10 +26,16 @@ lint: setup
 
 # Unit tests, the papermill tests (smoke profile, hub code path offline), then nbval on
 # the committed notebooks (the first run trains the tutorial baseline: about 25 minutes).
-test: lint
+test: lint browser-deps
 	$(PY) -m pytest
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout 1800 notebooks/
+
+# Debian's Chromium for the JupyterLab browser test (no browser download); needs root.
+browser-deps: setup
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "browser-deps: install Debian's chromium to run the browser test"; }
 
 unit: setup
 	$(PY) -m pytest -m "not slow"

@@ -168,7 +168,11 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ValueError(f"parameter file {str(path)!r} is not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        message = f"parameter file {str(path)!r} is not valid YAML{where}: {problem}"
+        raise ValueError(message) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -225,6 +225,6 @@ def grouped_bars(ax, rows: list[dict[str, Any]], columns: list[str], title: str)
         ax.bar_label(bars, fmt="%.1f", fontsize=6, rotation=90, padding=2)
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("Accuracy (%)")
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, 125)  # headroom for the labels and the legend
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", ncol=len(columns))

@@ -25,6 +25,9 @@ def _pyproject_names() -> set[str]:
 def _conda_names(path: Path) -> set[str]:
     env = yaml.safe_load(path.read_text())
     names = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    for extra in env["dependencies"]:
+        if isinstance(extra, dict):
+            names |= {_name(d) for d in extra.get("pip", [])}
     return names - {"python", "pip"}
 
 
@@ -51,3 +54,23 @@ def test_ci_runs_the_readme_test_command():
     makefile = (ROOT / "Makefile").read_text()
     assert "ruff check" in makefile and "ruff format --check" in makefile
     assert "torch==$(TORCH_VERSION)" in makefile  # CPU torch first, never a CUDA pull
+
+
+def test_repo2docker_reads_binder_folder_and_plans_post_build():
+    import shutil
+    import subprocess
+    import sys
+
+    beside_python = Path(sys.executable).parent / "repo2docker"
+    repo2docker = shutil.which("repo2docker") or str(beside_python)
+    done = subprocess.run(
+        [repo2docker, "--no-build", "--debug", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    plan = done.stdout + done.stderr
+    assert 'env update -p ${NB_PYTHON_PREFIX} --file "binder/environment.yml"' in plan
+    assert "RUN ./binder/postBuild" in plan
+    assert "COPY --chown=0:0 src/binder/environment.yml" in plan

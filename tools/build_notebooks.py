@@ -63,7 +63,7 @@ import sys
 if "google.colab" in sys.modules:  # the test of pruning_lib.runtime.in_colab()
     get_ipython().run_line_magic("pip", "install -q git+{REPOSITORY_URL}")"""
 
-START_CELL = """# NBVAL_IGNORE_OUTPUT  (names the machine and device)
+START_CELL = """# NBVAL_IGNORE_OUTPUT\n# Names the machine and device.
 %matplotlib inline
 import matplotlib.pyplot as plt
 
@@ -138,7 +138,7 @@ for task, rows in world.eval_sets.items():
             "the first run trains it (a few minutes on one CPU thread), later runs load it."
         ),
         code(
-            """# NBVAL_IGNORE_OUTPUT  (a progress bar while training)
+            """# NBVAL_IGNORE_OUTPUT\n# A progress bar while training.
 model, tokenizer = experiment.baseline()""",
         ),
         code("""from pruning_lib.efficiency import parameter_counts
@@ -171,7 +171,7 @@ else:
             "1 / choices for multiple choice, and for the rest the score of always giving the "
             "most common answer."
         ),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars while evaluating)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars while evaluating.
 dense = experiment.dense()"""),
         code("""show_scores(dense["scores"])"""),
         md(
@@ -193,7 +193,7 @@ fig.savefig(experiment.figure_path("01_weight_histogram"), dpi=120, bbox_inches=
 plt.show()
 for q in (0.1, 0.3, 0.5):
     print(f"{q:.0%} of the prunable weights have |w| below {magnitudes.quantile(q).item():.4f}")"""),
-        code("""experiment.save_result("01_baseline", dense);"""),
+        code("""saved = experiment.save_result("01_baseline", dense)"""),
     ],
     """## Summary
 
@@ -220,10 +220,10 @@ NOTEBOOKS["02_threshold"] = notebook(
 3. compare per-layer sparsity under the two rules;
 4. watch the six scores as the threshold grows (no fine-tuning yet).""",
     """thresholds = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]  # absolute |w| cut-offs
-q_values = [0.25, 0.5, 0.75, 1.0]  # Han et al.: threshold = q x std of the layer""",
+q_values = [0.25, 0.5, 0.75, 1.0]  # Han et al.: the threshold is q times the std of each layer""",
     [
         md("## Absolute thresholds"),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars.
 absolute = {f"|w| < {t}": experiment.threshold(threshold=t) for t in thresholds}"""),
         code("""show_comparison(absolute)"""),
         code("""from pruning_lib.notebook import mean_qa
@@ -244,7 +244,7 @@ plt.show()"""),
             "## q × standard deviation\n\nOne absolute threshold prunes layers unevenly, because "
             "layers have different scales. Han et al. scale the threshold by each layer's spread."
         ),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars.
 relative = {f"q = {q}": experiment.threshold(q=q) for q in q_values}"""),
         code("""show_comparison(relative)"""),
         md("## Per-layer sparsity"),
@@ -264,7 +264,7 @@ plt.show()
 print(format_table([{"layer": n, "absolute": a["sparsity"], "q*std": b["sparsity"]}
                     for n, a, b in zip(names, layers_abs, layers_q)], ["layer", "absolute", "q*std"]))"""),
         code(
-            """experiment.save_result("02_threshold", {"absolute": absolute, "relative": relative});"""
+            """saved = experiment.save_result("02_threshold", {"absolute": absolute, "relative": relative})"""
         ),
     ],
     """## Summary
@@ -306,7 +306,7 @@ rate = sparsity_to_rate(sparsity, iterations)
 print(f"rate 0.1 five times -> sparsity {rate_to_sparsity(0.1, 5):.5f}")
 print(f"to reach sparsity {sparsity} in {iterations} rounds: rate {rate:.4f} per round")"""),
         md("## One-shot pruning, without fine-tuning"),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars.
 dense = experiment.dense()
 layer = experiment.oneshot(sparsity, scope="layer")
 glob = experiment.oneshot(sparsity, scope="global")"""),
@@ -317,7 +317,7 @@ glob = experiment.oneshot(sparsity, scope="global")"""),
             "## Iterative pruning and fine-tuning\n\nBoth runs below get the same number of "
             "fine-tuning steps; so does the control."
         ),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars while fine-tuning)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars while fine-tuning.
 iterative = experiment.iterative(sparsity, iterations)
 finetuned = experiment.oneshot(sparsity, scope="layer", finetune=True)
 control = experiment.control()"""),
@@ -340,7 +340,7 @@ ax.set_title(f"sparsity {sparsity}")
 ax.legend(fontsize=7, ncol=2)
 fig.savefig(experiment.figure_path(f"03_rate_{sparsity}"), dpi=120, bbox_inches="tight")
 plt.show()"""),
-        code("""experiment.save_result(f"03_rate_{sparsity}", runs);"""),
+        code("""saved = experiment.save_result(f"03_rate_{sparsity}", runs)"""),
     ],
     """## Summary
 
@@ -390,7 +390,7 @@ for kind, schedule in schedules.items():
     values = [round(schedule.sparsity_at(s), 3) for s in schedule.pruning_steps()]
     print(f"{kind:>11}: {values}")"""),
         md("## Pruning inside the training loop"),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars while fine-tuning)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars while fine-tuning.
 results = {kind: experiment.scheduled(schedule) for kind, schedule in schedules.items()}"""),
         code("""fig, ax = plt.subplots(figsize=(6, 3))
 for kind, result in results.items():
@@ -402,7 +402,7 @@ ax.legend()
 fig.savefig(experiment.figure_path("04_schedule_loss"), dpi=120, bbox_inches="tight")
 plt.show()
 show_comparison({"dense": experiment.dense(), **results})"""),
-        code("""experiment.save_result("04_schedules", results);"""),
+        code("""saved = experiment.save_result("04_schedules", results)"""),
     ],
     """## Summary
 
@@ -427,12 +427,12 @@ afterwards removes less of what the model uses. In this notebook you will:
 1. train with several values of λ;
 2. watch the weight histogram shift toward zero;
 3. prune to the same sparsity and fine-tune, and compare the scores.""",
-    """l1_lambdas = [0.0, 0.00001, 0.00003, 0.0001]  # lambda = 0 is the reference
+    """l1_lambdas = [0.0, 0.00001, 0.00003, 0.0001]  # lambda 0 is the reference
 l1_steps = 75  # training steps with the penalty, before pruning
 l1_sparsity = 0.5""",
     [
         md("## Training with the penalty, then pruning"),
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars while training)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars while training.
 results = {f"lambda={lam:g}": experiment.l1(lam, l1_sparsity, l1_steps) for lam in l1_lambdas}"""),
         md("## Weight histograms after L1 training"),
         code("""fig, ax = plt.subplots(figsize=(6, 3))
@@ -455,7 +455,7 @@ rows = [{"run": label, "after L1": mean_qa(r["scores_after_l1"]), "pruned": mean
 print("mean QA score")
 print(format_table(rows, ["run", "after L1", "pruned", "fine-tuned"]))
 show_comparison(results)"""),
-        code("""experiment.save_result("05_l1_regularization", results);"""),
+        code("""saved = experiment.save_result("05_l1_regularization", results)"""),
     ],
     """## Summary
 
@@ -480,7 +480,7 @@ notebook you will:
 3. compare with the dense control given the same training.""",
     """sparsities = [0.1, 0.3, 0.5]""",
     [
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars while fine-tuning)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars while fine-tuning.
 curves = {f"sparsity {s}": experiment.oneshot(s, scope="layer", finetune=True) for s in sparsities}
 curves["dense control"] = experiment.control()"""),
         code("""from pruning_lib.notebook import mean_qa
@@ -505,7 +505,7 @@ left.legend(fontsize=8)
 fig.savefig(experiment.figure_path("06_recovery"), dpi=120, bbox_inches="tight")
 plt.show()
 print(format_table(rows, ["run", "step", "epochs", "mean QA", "StoryCloze"]))"""),
-        code("""experiment.save_result("06_finetuning", curves);"""),
+        code("""saved = experiment.save_result("06_finetuning", curves)"""),
     ],
     """## Summary
 
@@ -530,7 +530,7 @@ what is missing) into the paper's Tables 3 and 4. In this notebook you will:
 4. check the paper's pattern in our numbers.""",
     """sparsities = [0.1, 0.3, 0.5]""",
     [
-        code("""# NBVAL_IGNORE_OUTPUT  (progress bars for anything not cached yet)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Progress bars for anything not cached yet.
 from pruning_lib.results import collect
 
 results = collect(experiment, sparsities)"""),
@@ -554,7 +554,7 @@ plt.show()"""),
         md("## The paper's pattern in our numbers"),
         code("""for check in results["checks"]:
     print(f"{'yes' if check['holds'] else 'NO '}  {check['claim']}  ({check['detail']})")"""),
-        code("""# NBVAL_IGNORE_OUTPUT  (prints paths)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Prints paths.
 from pruning_lib.results import write_results
 
 print(write_results(results, experiment.out))"""),
@@ -620,7 +620,7 @@ print("sparse file restores the weights exactly:", exact)""".replace(
             )
         ),
         md("## Latency\n\nTimings depend on the machine; this cell is not checked."),
-        code("""# NBVAL_IGNORE_OUTPUT  (timings)
+        code("""# NBVAL_IGNORE_OUTPUT\n# Timings.
 from pruning_lib.efficiency import measure_latency
 
 ids = torch.randint(0, len(experiment.tokenizer), (1, min(latency_tokens, experiment.block_size)))
@@ -633,8 +633,8 @@ ax.bar(["dense", f"pruned {efficiency_sparsity}"], [dense_time * 1e3, pruned_tim
 ax.set_ylabel("forward pass (ms)")
 fig.savefig(experiment.figure_path("08_latency"), dpi=120, bbox_inches="tight")
 plt.show()
-experiment.save_result("08_efficiency", {"sizes": rows, "dense_file": dense_file, "sparse_file": sparse_file,
-                                         "dense_latency_s": dense_time, "pruned_latency_s": pruned_time})"""),
+saved = experiment.save_result("08_efficiency", {"sizes": rows, "dense_file": dense_file, "sparse_file": sparse_file,
+                                                 "dense_latency_s": dense_time, "pruned_latency_s": pruned_time})"""),
     ],
     """## The honest conclusion
 

@@ -1,0 +1,94 @@
+"""Prune a profile's model and fine-tune it with its masks held, on one or many processes.
+
+The notebooks run in one kernel; this script is the same recipe for ``accelerate launch``,
+so the paper profile's fine-tuning spreads over every GPU of a machine:
+
+    accelerate launch --multi_gpu --num_processes 8 -m pruning_lib.launch params/paper.yaml \\
+        --sparsity 0.5
+    python -m pruning_lib.launch params/smoke.yaml --sparsity 0.5   # one process
+
+Every rank prunes the same weights to the same masks; the training loop gives each rank
+its slice of the global batch; the main process evaluates and writes
+``runs/<profile>/launch-<sparsity>/`` (model and masks as safetensors, ``scores.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import load_yaml
+from .experiment import Experiment, runs_dir, settings_from, write_json
+from .finetune import make_accelerator, train
+from .model import save_model
+from .prune import Pruner
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pruning_lib.launch", description=__doc__)
+    parser.add_argument("profile", help="a YAML parameter file, e.g. params/paper.yaml")
+    parser.add_argument("--sparsity", type=float, required=True, help="target sparsity in [0, 1)")
+    parser.add_argument(
+        "--scope",
+        choices=["layer", "global"],
+        default="layer",
+        help="prune each layer to the sparsity, or all weights together",
+    )
+    parser.add_argument("--out", default=None, help="output folder (default runs/<profile>/)")
+    args = parser.parse_args(argv)
+    try:
+        if not 0 <= args.sparsity < 1:
+            raise ValueError(f"--sparsity={args.sparsity} is out of range; allowed: [0, 1)")
+        values = load_yaml(args.profile)
+        values.setdefault("profile", Path(args.profile).stem)
+        names = set(settings_from({}).__dataclass_fields__)
+        settings = settings_from({k: v for k, v in values.items() if k in names})
+    except ValueError as error:
+        print(f"pruning_lib.launch: error: {error}", file=sys.stderr)
+        return 2
+    experiment = Experiment(settings, progress=True)
+    config = experiment.finetune_config()
+    accelerator = make_accelerator(config, experiment.device.type)
+    with accelerator.main_process_first():  # one rank trains or downloads the baseline
+        model = experiment.fresh_model()
+    tokenizer = experiment.tokenizer
+    pruner = Pruner(model, scope=args.scope)
+    pruner.prune_magnitude(args.sparsity)
+    stream = experiment.stream()
+    result = train(
+        model,
+        stream,
+        config,
+        experiment.block_size,
+        hooks=pruner,
+        device=experiment.device.type,
+        accelerator=accelerator,
+    )
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        out = Path(args.out) if args.out else runs_dir(settings.profile)
+        folder = out / f"launch-{args.sparsity}"
+        save_model(model, tokenizer, folder)
+        pruner.save(folder / "masks.safetensors")
+        scores = experiment.evaluate(model)
+        write_json(
+            folder / "scores.json",
+            {
+                "sparsity": pruner.sparsity(),
+                "processes": accelerator.num_processes,
+                "scores": scores,
+                "history": result.history,
+                "tokens_per_second": result.tokens_per_second,
+            },
+        )
+        print(
+            f"sparsity {pruner.sparsity():.4f} on {accelerator.num_processes} process(es); "
+            f"results in {folder}"
+        )
+    accelerator.wait_for_everyone()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
