@@ -8,7 +8,7 @@ PROFILE ?= params/tutorial.yaml
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND ?= agg
 
-.PHONY: setup test unit lint reproduce clean browser-deps
+.PHONY: setup test unit lint reproduce clean browser-deps lab
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,9 @@ unit: setup
 
 reproduce: setup
 	$(VENV)/bin/pruning-lib reproduce $(PROFILE)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
 	rm -rf runs/

@@ -16,12 +16,12 @@ import time
 CHILD = r"""
 import json, sys, time, torch
 sys.path.insert(0, {root!r})
-from benchmarks.common import gpt2_small, peak_rss_mb
+from benchmarks.common import gpt2_small, peak_rss_mb, reset_peak_rss
 torch.set_num_threads(1)
 model = gpt2_small()
 from pruning_lib.prune import Pruner, prunable_weights
 weights = prunable_weights(model)
-before = peak_rss_mb()
+before = reset_peak_rss()
 start = time.perf_counter()
 if {method!r} == "ours":
     pruner = Pruner(model, scope="global")

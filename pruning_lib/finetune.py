@@ -94,6 +94,53 @@ def make_accelerator(config: TrainConfig, device: str = "auto") -> Accelerator:
     return Accelerator(mixed_precision=precision, cpu=use_cpu)
 
 
+class LocalAccelerator:
+    """The few Accelerator methods the loop uses, for one process whatever the launcher.
+
+    The baseline is trained on one process even under ``accelerate launch`` (rank 0 trains
+    it while the others wait): wrapping it in DDP there would wait for ranks that never come.
+    """
+
+    process_index, num_processes, is_main_process = 0, 1, True
+
+    def __init__(self, device: str = "auto", mixed_precision: str = "no"):
+        cuda = device != "cpu" and torch.cuda.is_available()
+        self.device = torch.device("cuda" if cuda else "cpu")
+        dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+        self.dtype = dtypes.get(mixed_precision) if cuda else None
+        self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
+
+    def prepare(self, model, optimizer):
+        self.optimizer = optimizer
+        return model.to(self.device), optimizer
+
+    def no_sync(self, model):
+        return _nullcontext()
+
+    def autocast(self):
+        if self.dtype is None:
+            return _nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def backward(self, loss):
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def clip_grad_norm_(self, parameters, max_norm):
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    def step(self, optimizer):
+        if self.scaler:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
+    def unwrap_model(self, model):
+        return model
+
+
 def lr_at(step: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to ``min_lr_ratio`` of the peak."""
     if config.warmup_steps and step < config.warmup_steps:
@@ -182,7 +229,10 @@ def train(
         hooks.after_backward(accelerator.unwrap_model(prepared_model))
         if config.max_grad_norm > 0:
             accelerator.clip_grad_norm_(prepared_model.parameters(), config.max_grad_norm)
-        optimizer.step()
+        if isinstance(accelerator, LocalAccelerator):
+            accelerator.step(optimizer)
+        else:
+            optimizer.step()  # Accelerate's prepared optimizer handles fp16 scaling itself
         optimizer.zero_grad(set_to_none=True)
         hooks.after_step(step)
         result.tokens += global_batch * block_size * config.grad_accum_steps

@@ -207,7 +207,7 @@ def build_baseline(
     """
     from .config import validate
     from .data import token_stream
-    from .finetune import train
+    from .finetune import LocalAccelerator, train
     from .runtime import seed_everything
     from .toyworld import generate
 
@@ -223,8 +223,11 @@ def build_baseline(
     seed_everything(train_config.seed)
     model = small_gpt(model_config, vocab_size=len(tokenizer))
     stream = token_stream(tokenizer, world.train_documents)
+    # One process on the CPU, also under `accelerate launch`, so the baseline (and its
+    # cache) is the same however it is started.
+    local = LocalAccelerator("cpu")
     result = train(
-        model, stream, train_config, model_config.block_size, progress=progress, device="cpu"
+        model, stream, train_config, model_config.block_size, progress=progress, accelerator=local
     )
     configs = {
         "world": world_config.__dict__,

@@ -97,7 +97,9 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
     for name in names:
         if not (folder / f"{name}.ipynb").is_file():
             raise ValueError(f"notebook {name!r} does not exist in {folder}")
-    defaults = {name: notebook_parameters(folder / f"{name}.ipynb") for name in names}
+    # Keys are checked against every notebook, so a profile may run a subset of them.
+    everyone = [n for n in NOTEBOOK_ORDER if (folder / f"{n}.ipynb").is_file()]
+    defaults = {name: notebook_parameters(folder / f"{name}.ipynb") for name in {*everyone, *names}}
     known: dict[str, Any] = {}
     for values in defaults.values():
         known.update(values)

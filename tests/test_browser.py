@@ -46,6 +46,14 @@ def _get(url: str):
         return json.loads(response.read())
 
 
+def _ready(base: str, token: str) -> bool:
+    try:
+        _get(f"{base}/api/status?token={token}")
+        return True
+    except OSError:
+        return False
+
+
 def _smoke_notebook(folder: Path, cache: Path) -> Path:
     import papermill
 
@@ -56,6 +64,7 @@ def _smoke_notebook(folder: Path, cache: Path) -> Path:
     known = notebook_parameters(source)
     parameters = {k: v for k, v in smoke.items() if k in known}
     parameters["cache_dir"] = str(cache)
+    parameters["profile"] = "test-browser"  # its results folder, removed afterwards
     target = folder / "01_baseline.ipynb"
     papermill.execute_notebook(
         str(source),
@@ -99,6 +108,7 @@ def test_jupyterlab_runs_01_baseline_in_headless_chromium(tmp_path):
             f"--port={port}",
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={work}",
+            "--allow-root",  # CI runs as root
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -110,12 +120,15 @@ def test_jupyterlab_runs_01_baseline_in_headless_chromium(tmp_path):
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     try:
         for _ in range(120):
+            if server.poll() is not None:
+                break
             try:
                 _get(f"{base}/api/status?token={token}")
                 break
             except OSError:
                 time.sleep(0.5)
-        else:
+        if server.poll() is not None or not _ready(base, token):
+            log.flush()
             log_text = (tmp_path / "jupyter.log").read_text()[-2000:]
             pytest.fail("jupyter lab did not start: " + log_text)
         with sync_api.sync_playwright() as playwright:
@@ -150,6 +163,7 @@ def test_jupyterlab_runs_01_baseline_in_headless_chromium(tmp_path):
             time.sleep(3)
             browser.close()
     finally:
+        shutil.rmtree(ROOT / "runs" / "test-browser", ignore_errors=True)
         server.terminate()
         server.wait(timeout=30)
         log.close()

@@ -55,3 +55,34 @@ def test_every_readme_command_is_known():
     for command in commands:
         if command.startswith("pruning-lib "):
             assert command.split()[1] in help_text, command
+
+
+@pytest.mark.slow
+def test_make_reproduce_runs_a_profile(tmp_path):
+    import shutil
+
+    profile = tmp_path / "readme-smoke.yaml"
+    text = (
+        (ROOT / "params" / "smoke.yaml")
+        .read_text()
+        .replace("profile: smoke", "profile: readme-smoke")
+    )
+    profile.write_text(
+        text + f"cache_dir: {tmp_path / 'cache'}\nnotebooks: [01_baseline, 08_efficiency]\n"
+    )
+    try:
+        done = subprocess.run(
+            ["make", "reproduce", f"PROFILE={profile}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        out = ROOT / "runs" / "readme-smoke" / "notebooks"
+        assert sorted(p.name for p in out.glob("*.ipynb")) == [
+            "01_baseline.ipynb",
+            "08_efficiency.ipynb",
+        ]
+    finally:
+        shutil.rmtree(ROOT / "runs" / "readme-smoke", ignore_errors=True)
