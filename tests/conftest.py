@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
 
 os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -12,21 +14,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from pruning_lib.config import ModelConfig, TrainConfig, WorldConfig  # noqa: E402
+from pruning_lib.config import TrainConfig  # noqa: E402
+from pruning_lib.experiment import TOY_SIZES  # noqa: E402
 
 torch.set_num_threads(1)
 
-TINY_WORLD = WorldConfig(
-    seed=1,
-    n_people=16,
-    bios_per_person=4,
-    qa_repeats=2,
-    n_stories=20,
-    n_activities=20,
-    n_passages=20,
-    n_eval=8,
-)
-TINY_MODEL = ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=32, block_size=64)
+# The smoke profile's world and model (seed 1 so it differs from the profile's own).
+TINY_WORLD = dataclasses.replace(TOY_SIZES["smoke"][0], seed=1)
+TINY_MODEL = TOY_SIZES["smoke"][1]
 TINY_TRAIN = TrainConfig(steps=30, batch_size=8, learning_rate=3e-3, warmup_steps=5, log_every=10)
 
 
@@ -46,3 +41,26 @@ def tiny_baseline(tmp_path_factory):
     folder = build_baseline(TINY_WORLD, TINY_MODEL, TINY_TRAIN, cache_dir=cache, progress=False)
     model, tokenizer = load_causal_lm(folder)
     return model, tokenizer, folder
+
+
+def accelerate_launch(processes: int, *program: str) -> list[str]:
+    """`accelerate launch` with several processes on CPUs.
+
+    `--cpu --num_processes 2` starts one process in accelerate 1.x (accelerate#2741); the
+    torchrun launcher (`--multi_gpu`) with our loop's cpu=True gives gloo processes.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        str(processes),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        *program,
+    ]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import accelerate_launch
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -15,19 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_accelerate_launch_two_processes_smoke_profile(tmp_path):
     profile = tmp_path / "smoke.yaml"
     profile.write_text((ROOT / "params" / "smoke.yaml").read_text() + f"cache_dir: {tmp_path}\n")
-    command = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
+    command = accelerate_launch(
+        2,
         "-m",
         "pruning_lib.launch",
         str(profile),
@@ -35,7 +26,7 @@ def test_accelerate_launch_two_processes_smoke_profile(tmp_path):
         "0.5",
         "--out",
         str(tmp_path),
-    ]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "agg"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]

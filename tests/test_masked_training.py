@@ -11,7 +11,7 @@ from pruning_lib.model import small_gpt
 from pruning_lib.prune import Pruner
 from pruning_lib.regularization import L1Penalty, l1_then_prune
 from pruning_lib.schedules import Schedule
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, accelerate_launch
 
 
 def stream():
@@ -133,30 +133,12 @@ def test_l1_then_prune_recipe():
 def test_two_processes_end_with_identical_masks_and_weights(tmp_path):
     import os
     import subprocess
-    import sys
     from pathlib import Path
 
     from safetensors.torch import load_file
 
     script = Path(__file__).with_name("ddp_prune_script.py")
-    command = [
-        # `--cpu --num_processes 2` starts one process in accelerate 1.x (accelerate#2741);
-        # the torchrun launcher with our loop's cpu=True gives two gloo processes.
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        str(script),
-        str(tmp_path),
-    ]
+    command = accelerate_launch(2, str(script), str(tmp_path))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(script.parent.parent)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
