@@ -33,6 +33,9 @@ from .data import sample_batch
 class TrainHooks:
     """No-op hooks; subclass (or pass several to :class:`HookList`) to change training."""
 
+    def check(self, config: TrainConfig) -> None:
+        """Refuse a training config the hooks cannot work with (before any work)."""
+
     def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
         return None
 
@@ -51,6 +54,10 @@ class HookList(TrainHooks):
 
     def __init__(self, *hooks: TrainHooks | None):
         self.hooks = [h for h in hooks if h is not None]
+
+    def check(self, config):
+        for h in self.hooks:
+            h.check(config)
 
     def penalty(self, model):
         terms = [t for t in (h.penalty(model) for h in self.hooks) if t is not None]
@@ -192,6 +199,7 @@ def train(
     """
     validate(config)
     hooks = hooks or TrainHooks()
+    hooks.check(config)
     accelerator = accelerator or make_accelerator(config, device)
     optimizer = make_optimizer(model, config)
     prepared_model, optimizer = accelerator.prepare(model, optimizer)

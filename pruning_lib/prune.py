@@ -318,6 +318,14 @@ class Pruner(TrainHooks):
         for name in self.masks:
             self.weights[name].mul_(self._factor(name))
 
+    def check(self, config) -> None:
+        # A loop that ends before the schedule does would stop short of the target.
+        if self.schedule is not None and self.schedule.end_step >= config.steps:
+            raise ValueError(
+                f"schedule.end_step={self.schedule.end_step} is not before the last training "
+                f"step (train.steps={config.steps}); allowed: [1, {config.steps - 1}]"
+            )
+
     def before_step(self, step: int) -> None:
         if self.schedule is not None and self.schedule.should_prune(step):
             sparsity = self.prune_magnitude(self.schedule.sparsity_at(step))

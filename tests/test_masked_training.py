@@ -65,6 +65,18 @@ def test_schedule_inside_loop_reaches_exact_target(kind):
     assert all(b >= a - 1e-9 for a, b in zip(sparsities, sparsities[1:]))
 
 
+def test_schedule_longer_than_training_is_refused_before_work():
+    model = fresh()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    pruner = Pruner(model, schedule=Schedule("cubic", 0.0, 0.5, begin_step=0, end_step=20))
+    with pytest.raises(
+        ValueError, match=r"schedule.end_step=20 .*\(train.steps=10\); allowed: \[1, 9\]"
+    ):
+        finetune.train(model, stream(), cfg(10), 32, hooks=pruner, progress=False)
+    assert pruner.masks == {}
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 def test_masks_survive_save_and_reload_then_more_training(tmp_path):
     from transformers import GPT2LMHeadModel
 
