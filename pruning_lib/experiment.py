@@ -264,7 +264,7 @@ class Experiment:
             return json.loads(path.read_text())
         value = compute()
         write_json(path, value)
-        return value
+        return json.loads(path.read_text())  # the same object a later cache hit returns
 
     # -- experiments ------------------------------------------------------------------------
     def dense(self) -> dict[str, Any]:

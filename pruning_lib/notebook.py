@@ -17,7 +17,7 @@ from typing import Any
 from .evaluate import main_metric
 from .experiment import Experiment, settings_from
 from .runtime import describe_environment, seed_everything
-from .tasks import DISPLAY_NAMES
+from .tasks import DISPLAY_NAMES, TASK_NAMES
 
 
 def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
@@ -57,10 +57,17 @@ def format_table(rows: list[dict[str, Any]], columns: list[str], digits: int = 3
     return "\n".join(lines)
 
 
+def ordered(scores: dict[str, Any]) -> list[str]:
+    """The tasks of ``scores`` in the paper's order, whatever order the dict has (a result
+    read back from the JSON cache and a freshly computed one print the same)."""
+    return [task for task in TASK_NAMES if task in scores]
+
+
 def score_rows(scores: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     """One row per task: main metric, the others, and chance."""
     rows = []
-    for task, metrics in scores.items():
+    for task in ordered(scores):
+        metrics = scores[task]
         name = main_metric(task)
         extra = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k not in (name, "chance"))
         rows.append(
@@ -84,19 +91,16 @@ def compare_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for label, result in results.items():
         row: dict[str, Any] = {"run": label, "sparsity": result.get("sparsity", 0.0)}
-        for task, metrics in result["scores"].items():
-            row[DISPLAY_NAMES[task]] = metrics[main_metric(task)]
+        for task in ordered(result["scores"]):
+            row[DISPLAY_NAMES[task]] = result["scores"][task][main_metric(task)]
         rows.append(row)
     return rows
 
 
 def show_comparison(results: dict[str, dict[str, Any]]) -> None:
     rows = compare_rows(results)
-    columns = [
-        "run",
-        "sparsity",
-        *[DISPLAY_NAMES[t] for t in next(iter(results.values()))["scores"]],
-    ]
+    first = next(iter(results.values()))["scores"]
+    columns = ["run", "sparsity", *[DISPLAY_NAMES[t] for t in ordered(first)]]
     print(format_table(rows, columns))
 
 

@@ -237,3 +237,20 @@ def test_failure_names_notebook_and_cell_and_keeps_earlier_results(tmp_path):
         assert (out / "notebooks" / "01_baseline.failed.ipynb").is_file()
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def test_tables_print_the_same_from_cache_or_fresh(capsys):
+    """A result read back from the JSON cache (keys sorted) prints like a fresh one."""
+    from pruning_lib.notebook import show_comparison, show_scores
+    from pruning_lib.tasks import TASK_NAMES
+
+    fresh = {t: {"acc": 0.5, "exact_match": 0.25, "ppl": 3.0, "chance": 0.1} for t in TASK_NAMES}
+    cached = json.loads(json.dumps(fresh, sort_keys=True))
+    assert list(cached) != list(fresh)
+    outputs = []
+    for scores in (fresh, cached):
+        show_scores(scores)
+        show_comparison({"run": {"scores": scores, "sparsity": 0.5}})
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].index("LAMBADA") < outputs[0].index("StoryCloze") < outputs[0].index("NQ")

@@ -326,9 +326,10 @@ runs = {"dense": dense, "control (dense + fine-tuning)": control,
         "one-shot": layer, "one-shot + fine-tuning": finetuned, "iterative + fine-tuning": iterative}
 show_comparison(runs)"""),
         code("""from pruning_lib.evaluate import main_metric
+from pruning_lib.notebook import ordered
 from pruning_lib.tasks import DISPLAY_NAMES
 
-tasks = list(dense["scores"])
+tasks = ordered(dense["scores"])
 fig, ax = plt.subplots(figsize=(9, 3.2))
 width = 0.8 / len(runs)
 for i, (label, result) in enumerate(runs.items()):
