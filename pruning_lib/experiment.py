@@ -301,7 +301,7 @@ class Experiment:
             pruner.prune_magnitude(sparsity)
             out: dict[str, Any] = {"sparsity": pruner.sparsity(), "report": pruner.report()[-1]}
             if steps:
-                before = self.evaluate(model)
+                before = self.oneshot(sparsity, scope)["scores"]  # same weights, cached
                 checkpoints = _checkpoints(steps, curve_points)
                 result, curve = self._finetune(model, pruner, steps, checkpoints)
                 out["curve"] = [{"step": 0, "scores": before}] + curve
@@ -336,7 +336,7 @@ class Experiment:
 
         def compute():
             model = self.fresh_model()
-            before = self.evaluate(model)
+            before = self.dense()["scores"]  # same weights, cached
             result, curve = self._finetune(model, None, steps, _checkpoints(steps, curve_points))
             return {
                 "scores": self.evaluate(model),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -122,11 +123,11 @@ class LocalAccelerator:
         return model.to(self.device), optimizer
 
     def no_sync(self, model):
-        return _nullcontext()
+        return nullcontext()
 
     def autocast(self):
         if self.dtype is None:
-            return _nullcontext()
+            return nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
     def backward(self, loss):
@@ -226,7 +227,7 @@ def train(
             batch = batch[rank * config.batch_size : (rank + 1) * config.batch_size]
             batch = batch.to(accelerator.device)
             last = micro == config.grad_accum_steps - 1
-            context = accelerator.no_sync(prepared_model) if not last else _nullcontext()
+            context = accelerator.no_sync(prepared_model) if not last else nullcontext()
             with context, accelerator.autocast():
                 loss = prepared_model(input_ids=batch, labels=batch).loss
                 penalty = hooks.penalty(accelerator.unwrap_model(prepared_model))
@@ -253,11 +254,3 @@ def train(
     result.seconds = time.perf_counter() - start
     prepared_model.eval()
     return result
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -50,7 +50,6 @@ class L1Result:
     sparsity_after_pruning: float
     finetuning: TrainResult | None = None
     pruner: Pruner | None = None
-    notes: dict[str, float] = field(default_factory=dict)
 
 
 def l1_then_prune(

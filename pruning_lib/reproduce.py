@@ -37,7 +37,7 @@ NOTEBOOK_ORDER = (
     "07_results",
     "08_efficiency",
 )
-RUNNER_KEYS = {"notebooks": list}  # keys the runner reads itself
+RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
 
 
 class ReproduceError(RuntimeError):

@@ -15,29 +15,24 @@ from .experiment import Experiment, write_json
 from .notebook import mean_qa
 
 
-def _nonzero_params(experiment: Experiment, sparsity: float) -> int:
-    """Non-zero parameters of the model pruned layer-wise to ``sparsity`` (whole model)."""
-    from .efficiency import parameter_counts
-    from .prune import Pruner
-
-    model = experiment.fresh_model()
-    if sparsity:
-        Pruner(model).prune_magnitude(sparsity)
-    return parameter_counts(model)["nonzero"]
-
-
 def collect(experiment: Experiment, sparsities: list[float]) -> dict[str, Any]:
     """Every run the tables need, plus the rows and the checks."""
+    from .efficiency import parameter_counts
+
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
+    # Whole-model non-zero counts, derived from the baseline and each run's pruning report
+    # rather than by copying and pruning the model again for every row.
+    counts = parameter_counts(experiment.baseline()[0])
+    outside_prunable = counts["nonzero"] - counts["prunable_nonzero"]
     dense = experiment.dense()
     control = experiment.control()
     runs: dict[str, Any] = {"dense": dense, "control": control}
     rows: list[dict[str, Any]] = [
-        report.score_row(name, 0.0, _nonzero_params(experiment, 0.0), dense["scores"]),
+        report.score_row(name, 0.0, counts["nonzero"], dense["scores"]),
         report.score_row(
             f"{name} + fine-tuning (control)",
             0.0,
-            _nonzero_params(experiment, 0.0),
+            counts["nonzero"],
             control["scores"],
         ),
     ]
@@ -46,7 +41,7 @@ def collect(experiment: Experiment, sparsities: list[float]) -> dict[str, Any]:
         tuned = experiment.oneshot(sparsity, scope="layer", finetune=True)
         runs[f"oneshot_{sparsity}"] = oneshot
         runs[f"finetuned_{sparsity}"] = tuned
-        nonzero = _nonzero_params(experiment, sparsity)
+        nonzero = outside_prunable + oneshot["report"]["nonzero"]
         rows.append(report.score_row(f"{name} one-shot", sparsity, nonzero, oneshot["scores"]))
         rows.append(report.score_row(f"{name} fine-tuned", sparsity, nonzero, tuned["scores"]))
     rows.append(report.chance_row(dense["scores"]))

@@ -427,7 +427,6 @@ def generate(config: WorldConfig | None = None) -> ToyWorld:
     world = ToyWorld(config, people, facts, qa_train_pairs, qa_eval_pairs)
     world.eval_sets = _eval_sets(config, rng, world)
     forbidden = {render_solved(task, row) for task, rows in world.eval_sets.items() for row in rows}
-    forbidden |= {render_solved("lambada", row) for row in world.eval_sets["lambada"]}
     documents = _training_documents(config, rng, world, forbidden)
     cut = int(round(len(documents) * config.validation_fraction))
     world.validation_documents = documents[:cut]

@@ -96,21 +96,44 @@ def test_qa_exact_match_and_greedy_any(tiny_baseline):
     model, tok, _ = tiny_baseline
     prompt = "Q: where does x live?\nA:"
     generated = ev.greedy_generate(model, tok, [prompt], max_new_tokens=8)[0]
+    # Case, articles and punctuation do not matter; a different answer does.
     right = QuestionAnswer(prompt, ("nowhere", " The " + generated.strip().upper() + "!"))
     wrong = QuestionAnswer(prompt, ("zzzz",))
-    if ev.normalize_answer(generated):
-        assert ev.evaluate_task(model, tok, [right, wrong])["exact_match"] == 0.5
-    # greedy_any: an alias is right when greedy decoding reproduces all its tokens.
-    ids = tok(prompt, add_special_tokens=False)["input_ids"]
-    with torch.no_grad():
-        first = model(input_ids=torch.tensor([ids])).logits[0, -1].argmax().item()
-    alias = tok.decode([first])
+    assert ev.evaluate_task(model, tok, [right, wrong])["exact_match"] == 0.5
+    # greedy_any: an alias is right when greedy decoding reproduces all its tokens. A stub
+    # model whose greedy next token is always " <word>" makes the expected answer certain.
+    word_id = next(
+        i
+        for t, i in sorted(tok.get_vocab().items())
+        if t.startswith("\u0120") and t[1:].isalpha() and len(t) > 3
+    )
+    alias = tok.decode([word_id]).strip()
+    stub = FixedNextToken(len(tok), word_id)
     recs = [
-        QuestionAnswer(prompt, ("qqqq", alias.strip()), "greedy_any"),
+        QuestionAnswer(prompt, ("qqqq", alias), "greedy_any"),
         QuestionAnswer(prompt, ("qqqq",), "greedy_any"),
+        QuestionAnswer(prompt, (alias + " " + alias,), "greedy_any"),  # 2 tokens, both greedy
     ]
-    if alias.startswith(" "):
-        assert ev.evaluate_task(model, tok, recs)["exact_match"] == 0.5
+    assert ev.evaluate_task(stub, tok, recs)["exact_match"] == pytest.approx(2 / 3)
+
+
+class FixedNextToken(torch.nn.Module):
+    """A stand-in causal LM that always puts the highest logit on one token."""
+
+    def __init__(self, vocab_size: int, token_id: int):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(n_positions=256)
+        self.vocab_size, self.token_id = vocab_size, token_id
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the evaluators a device
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        from types import SimpleNamespace
+
+        logits = torch.zeros(*input_ids.shape, self.vocab_size)
+        logits[..., self.token_id] = 1.0
+        return SimpleNamespace(logits=logits)
 
 
 def test_normalize_and_chance():
