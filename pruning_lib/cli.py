@@ -14,13 +14,47 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import report
-
-ACCURACY_COLUMNS = [c for c in report.COMPLETION_COLUMNS if "ppl" not in c] + report.QA_COLUMNS
+from .checks import check_number
 
 
 def default_reference() -> Path:
     return Path(__file__).resolve().parent / "reference" / "tutorial_results.json"
+
+
+TABLES = ("table_3", "table_4")
+KEY_COLUMNS = ("model", "pr%")
+
+
+def check_results(data: Any, what: str) -> dict[str, list[dict[str, Any]]]:
+    """The two tables of a results file, checked; a ValueError names what is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object with table_3 and table_4")
+    tables = {}
+    for table in TABLES:
+        rows = data.get(table)
+        if not isinstance(rows, list):
+            raise ValueError(f"{what}: {table} must be a list of rows (written by reproduce?)")
+        if not rows:
+            raise ValueError(f"{what}: {table} is empty")
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise ValueError(f"{what}: {table} row {index} must be an object")
+            missing = [c for c in KEY_COLUMNS if c not in row]
+            if missing:
+                raise ValueError(f"{what}: {table} row {index} has no {missing[0]!r}")
+            for column, value in row.items():
+                if column in KEY_COLUMNS or value == "":
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(
+                        f"{what}: {table} row {index} column {column!r}={value!r} must be a number"
+                    )
+        tables[table] = rows
+    return tables
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return str(row["model"]), str(row["pr%"])
 
 
 def compare(
@@ -29,42 +63,53 @@ def compare(
     accuracy_points: float,
     perplexity_ratio: float,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Row-by-row differences of two results files; True when all are within tolerance."""
+    """Value-by-value differences of two results files; True when every reference value
+    has a counterpart within tolerance (a missing row or value is not a pass)."""
+    ours_tables = check_results(results, "results file")
+    theirs_tables = check_results(reference, "reference file")
     rows, ok = [], True
-    for table in ("table_3", "table_4"):
-        theirs = {(r["model"], r["pr%"]): r for r in reference[table]}
-        for row in results[table]:
-            key = (row["model"], row["pr%"])
-            if key not in theirs:
-                rows.append(
-                    {
-                        "row": f"{key[0]} {key[1]}",
-                        "column": "-",
-                        "ours": "-",
-                        "reference": "missing",
-                        "within": False,
-                    }
-                )
-                ok = False
+
+    def missing(label: str, column: str, where: str) -> None:
+        nonlocal ok
+        ok = False
+        rows.append(
+            {"row": label, "column": column, "ours": where, "reference": "", "within": False}
+        )
+
+    for table in TABLES:
+        ours = {_key(r): r for r in ours_tables[table]}
+        theirs = {_key(r): r for r in theirs_tables[table]}
+        for key in [k for k in ours if k not in theirs]:
+            missing(" ".join(key).strip(), "-", "not in the reference")
+        for key, expected_row in theirs.items():
+            label = " ".join(key).strip()
+            row = ours.get(key)
+            if row is None:
+                missing(label, "-", "missing")
                 continue
-            for column, value in row.items():
-                if column in ("model", "pr%") or value == "" or theirs[key].get(column, "") == "":
+            for column, expected in expected_row.items():
+                if column in KEY_COLUMNS or expected == "":
                     continue
-                expected = theirs[key][column]
+                value = row.get(column, "")
+                if value == "":
+                    missing(label, column, "missing")
+                    continue
                 if column == "nparams":
                     within = value == expected
                 elif column == "LAMBADA (ppl)":
                     within = (
                         math.isfinite(value)
                         and math.isfinite(expected)
+                        and value > 0
+                        and expected > 0
                         and abs(math.log(value / expected)) <= math.log(1 + perplexity_ratio)
                     )
                 else:
-                    within = abs(value - expected) <= accuracy_points
+                    within = math.isfinite(value) and abs(value - expected) <= accuracy_points
                 ok &= within
                 rows.append(
                     {
-                        "row": f"{key[0]} {key[1]}".strip(),
+                        "row": label,
                         "column": column,
                         "ours": value,
                         "reference": expected,
@@ -156,17 +201,18 @@ def _read_json(path: str | Path, what: str) -> dict[str, Any]:
 def _compare_command(args) -> int:
     from .notebook import format_table
 
+    check_number("--accuracy-points", args.accuracy_points, 0)
+    check_number("--perplexity-ratio", args.perplexity_ratio, 0)
     results = _read_json(args.results, "results file")
     reference = _read_json(args.reference or default_reference(), "reference file")
-    for name, data in (("results", results), ("reference", reference)):
-        if "table_3" not in data or "table_4" not in data:
-            raise ValueError(f"{name} file has no table_3/table_4: was it written by reproduce?")
     rows, ok = compare(results, reference, args.accuracy_points, args.perplexity_ratio)
     print(format_table(rows, ["row", "column", "ours", "reference", "within"], digits=2))
     inside = sum(r["within"] for r in rows)
+    absent = sum(r["reference"] == "" for r in rows)
     print(
         f"{inside} of {len(rows)} values within tolerance "
         f"(accuracy ±{args.accuracy_points} points, perplexity ±{args.perplexity_ratio:.0%})"
+        + (f"; {absent} rows or values missing" if absent else "")
     )
     return 0 if ok else 1
 

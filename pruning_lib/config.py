@@ -29,6 +29,10 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from .checks import check_number, describe_range
+
+__all__ = ["describe_range"]  # re-exported for older callers
+
 T = TypeVar("T")
 
 
@@ -44,12 +48,14 @@ def bounded(
     return field(default=default, metadata={"range": (low, high, low_open, high_open)})
 
 
-def describe_range(low, high, low_open, high_open) -> str:
-    left = "(" if low_open or low is None else "["
-    right = ")" if high_open or high is None else "]"
-    low_text = "-inf" if low is None else repr(low)
-    high_text = "inf" if high is None else repr(high)
-    return f"{left}{low_text}, {high_text}{right}"
+def bounded_items(
+    default: list, low: float | None = None, high: float | None = None, *, high_open: bool = False
+) -> Any:
+    """A list field, non-empty, each of whose items must lie in [low, high] (or [low, high))."""
+    return field(
+        default_factory=lambda: list(default),
+        metadata={"items": (low, high, False, high_open)},
+    )
 
 
 def _type_name(tp: Any) -> str:
@@ -116,12 +122,17 @@ def validate(config: Any, section: str | None = None) -> None:
         object.__setattr__(config, f.name, value)
         if "range" in f.metadata and value is not None:
             low, high, low_open, high_open = f.metadata["range"]
-            too_low = low is not None and (value <= low if low_open else value < low)
-            too_high = high is not None and (value >= high if high_open else value > high)
-            if too_low or too_high:
-                allowed = describe_range(low, high, low_open, high_open)
-                where = f"{section}.{f.name}" if section else f.name
-                raise ValueError(f"{where}={value!r} is out of range; allowed: {allowed}")
+            where = f"{section}.{f.name}" if section else f.name
+            check_number(where, value, low, high, low_open=low_open, high_open=high_open)
+        if "items" in f.metadata and value is not None:
+            low, high, low_open, high_open = f.metadata["items"]
+            where = f"{section}.{f.name}" if section else f.name
+            if not value:
+                raise ValueError(f"{where}=[] is empty; give at least one value")
+            for item in value:
+                check_number(
+                    f"{where} item", item, low, high, low_open=low_open, high_open=high_open
+                )
     check = getattr(config, "check", None)
     if check is not None:
         check()
@@ -241,4 +252,5 @@ class EvalConfig:
     section = "eval"
     batch_size: int = bounded(32, 1, 65536)
     limit: int | None = bounded(None, 1, 10**8)  # evaluate only the first N items of each set
-    max_new_tokens: int = bounded(8, 1, 1024)  # greedy generation budget for QA tasks
+    # Greedy generation budget for QA tasks; None: lm-eval's 256 where the context allows.
+    max_new_tokens: int | None = bounded(None, 1, 1024)

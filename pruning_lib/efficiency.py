@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .prune import prunable_weights
+from .weights import prunable_parameters, prunable_refs, prunable_weights
 
 
 def parameter_counts(model: nn.Module, weights: dict[str, torch.Tensor] | None = None) -> dict:
@@ -68,7 +68,8 @@ def sparse_decode(bits: torch.Tensor, values: torch.Tensor, shape) -> torch.Tens
 def save_sparse(model: nn.Module, path: str | Path, weights: dict | None = None) -> Path:
     """Save the model's state with prunable weights sparse-encoded (safetensors, atomic)."""
     path = Path(path)
-    weights = weights if weights is not None else prunable_weights(model)
+    if weights is None:  # an expert stack is encoded whole, as the 3-D tensor it is
+        weights = dict(enumerate(prunable_parameters(prunable_refs(model))))
     pruned_ptrs = {w.data_ptr() for w in weights.values()}
     tensors: dict[str, torch.Tensor] = {}
     metadata: dict[str, str] = {}

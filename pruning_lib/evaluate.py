@@ -6,14 +6,17 @@
 - LAMBADA: acc is 1 when every target token is the greedy choice; perplexity is
   exp(-mean log-likelihood of the target);
 - multiple choice: acc picks the highest log-likelihood, acc_norm divides it by the
-  choice's length in characters (HellaSwag);
-- NQ, TriviaQA: greedy generation stopped at newline, period or comma, exact match
-  after lower-casing, dropping punctuation, articles and extra spaces;
+  choice's length in characters, without the space the target delimiter adds (HellaSwag);
+- NQ, TriviaQA: greedy generation stopped at newline, period, comma or the tokenizer's
+  end-of-text string; exact match as lm-eval's stock tasks define it: the answer
+  stripped, the task's regexes removed (NQ: articles), lower-cased, punctuation dropped;
 - WebQ: correct when greedy decoding reproduces any answer alias.
 
 Example:
-    >>> normalize_answer("The  Eiffel Tower!")
-    'eiffel tower'
+    >>> exact_match(" The Eiffel Tower", ["eiffel tower"], (r"\\b(?:The |the )",))
+    True
+    >>> exact_match("the eiffel tower", ["Eiffel Tower"])  # TriviaQA keeps articles
+    False
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ import math
 import re
 import string
 from collections import Counter
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .tasks import DISPLAY_NAMES, QA_STOP, LastWord, MultipleChoice, QuestionAnswer, Record
+from .tasks import (
+    QA_STOP,
+    TARGET_DELIMITER,
+    LastWord,
+    MultipleChoice,
+    QuestionAnswer,
+    Record,
+)
+
+# lm-eval's default generation budget (HFLM's max_gen_toks).
+LM_EVAL_MAX_GEN_TOKS = 256
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -102,9 +114,20 @@ def greedy_generate(
     batch_size: int = 32,
     progress: bool = False,
 ) -> list[str]:
-    """Greedy continuations, cut at the first stop string (left padding, batched)."""
+    """Greedy continuations, cut at the first stop string (left padding, batched).
+
+    As lm-eval's ``generate_until``: the tokenizer's end-of-text string is a stop string
+    too, and prompts keep their last ``max_length - max_new_tokens`` tokens.
+    """
     device = next(model.parameters()).device
     max_length = _max_length(model)
+    if not 0 < max_new_tokens < max_length:
+        raise ValueError(
+            f"max_new_tokens={max_new_tokens!r} is out of range; allowed: [1, {max_length - 1}] "
+            f"(the model's context is {max_length} tokens)"
+        )
+    eos = tokenizer.eos_token
+    stop = tuple(stop) + ((eos,) if eos and eos not in stop else ())
     pad = tokenizer.pad_token_id or 0
     outputs: list[str] = [""] * len(prompts)
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -140,12 +163,24 @@ def greedy_generate(
     return outputs
 
 
-def normalize_answer(text: str) -> str:
-    """Lower-case, drop punctuation and articles, squeeze spaces (lm-eval exact match)."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def _match_form(text: str, ignore: tuple[str, ...]) -> str:
+    for pattern in ignore:
+        text = re.sub(pattern, "", text)
+    return text.lower().translate(_NO_PUNCTUATION)
+
+
+def exact_match(prediction: str, answers, ignore: tuple[str, ...] = ()) -> bool:
+    """lm-eval's exact match of a generation against any accepted answer.
+
+    The generation is stripped (the stock tasks' ``remove_whitespace`` filter); then, on
+    both sides, each regex of ``ignore`` is removed, the text lower-cased and its
+    punctuation dropped, and the two must be equal (``exact_match_hf_evaluate``).
+    """
+    form = _match_form(prediction.strip(), ignore)
+    return any(form == _match_form(answer, ignore) for answer in answers)
 
 
 def chance_level(records: list[Record]) -> float:
@@ -162,9 +197,9 @@ def chance_level(records: list[Record]) -> float:
     if isinstance(first, LastWord):
         counts = Counter(r.target.strip() for r in records)
         return counts.most_common(1)[0][1] / len(records)
-    counts = Counter(normalize_answer(a) for r in records for a in set(r.answers))
+    counts = Counter(a for r in records for a in set(r.answers))
     best = counts.most_common(1)[0][0]
-    hits = sum(best in {normalize_answer(a) for a in r.answers} for r in records)
+    hits = sum(exact_match(best, r.answers, r.ignore) for r in records)
     return hits / len(records)
 
 
@@ -173,10 +208,13 @@ def evaluate_task(
     tokenizer,
     records: list[Record],
     batch_size: int = 32,
-    max_new_tokens: int = 8,
+    max_new_tokens: int | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Score one task's records; returns its metrics and ``chance``."""
+    """Score one task's records; returns its metrics and ``chance``.
+
+    ``max_new_tokens`` bounds greedy answers (None: :func:`default_max_new_tokens`).
+    """
     if not records:
         raise ValueError("records is empty: nothing to evaluate")
     first = records[0]
@@ -195,7 +233,7 @@ def evaluate_task(
         for r in records:
             lls = [ll for ll, _ in scored[at : at + len(r.choices)]]
             at += len(r.choices)
-            normed = [ll / len(c) for ll, c in zip(lls, r.choices)]
+            normed = [ll / _choice_length(c) for ll, c in zip(lls, r.choices)]
             correct += max(range(len(lls)), key=lambda k: lls[k]) == r.label
             correct_norm += max(range(len(normed)), key=lambda k: normed[k]) == r.label
         metrics["acc"] = correct / len(records)
@@ -213,17 +251,24 @@ def evaluate_task(
             model,
             tokenizer,
             [r.prompt for r in records],
-            max_new_tokens,
+            max_new_tokens or default_max_new_tokens(model),
             batch_size=batch_size,
             progress=progress,
         )
-        hits = sum(
-            normalize_answer(g) in {normalize_answer(a) for a in r.answers}
-            for g, r in zip(generations, records)
-        )
+        hits = sum(exact_match(g, r.answers, r.ignore) for g, r in zip(generations, records))
         metrics["exact_match"] = hits / len(records)
     metrics["chance"] = chance_level(records)
     return metrics
+
+
+def _choice_length(choice: str) -> int:
+    """The length lm-eval's acc_norm divides by: the choice without the delimiter."""
+    return max(1, len(choice.removeprefix(TARGET_DELIMITER)))
+
+
+def default_max_new_tokens(model) -> int:
+    """lm-eval's 256 where the model's context leaves room for it, else half the context."""
+    return min(LM_EVAL_MAX_GEN_TOKS, _max_length(model) // 2)
 
 
 def main_metric(task: str) -> str:
@@ -235,7 +280,7 @@ def evaluate_all(
     tokenizer,
     sets: dict[str, list[Record]],
     batch_size: int = 32,
-    max_new_tokens: int = 8,
+    max_new_tokens: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Every task of ``sets``, in the paper's order."""
@@ -266,20 +311,3 @@ def perplexity(model, stream: torch.Tensor, block_size: int, batch_size: int = 1
         total += loss.item()
         count += y.numel()
     return math.exp(total / count)
-
-
-def score_table(scores: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """Rows of (task, metric, score, chance) for printing."""
-    rows = []
-    for task, metrics in scores.items():
-        for name, value in metrics.items():
-            if name != "chance":
-                rows.append(
-                    {
-                        "task": DISPLAY_NAMES.get(task, task),
-                        "metric": name,
-                        "score": value,
-                        "chance": metrics["chance"],
-                    }
-                )
-    return rows

@@ -16,20 +16,20 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
-from .config import EvalConfig, ModelConfig, TrainConfig, WorldConfig, bounded, config_hash
-from .config import from_dict as config_from_dict
+from .config import EvalConfig, ModelConfig, TrainConfig, WorldConfig, config_hash
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
-from .finetune import HookList, TrainHooks, train
+from .hooks import TrainHooks
 from .model import build_baseline, default_cache_dir, load_causal_lm, repo_root
-from .prune import Pruner, sparsity_to_rate
-from .regularization import L1Penalty
+from .parameters import Settings
+from .prune import Pruner
+from .recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
 from .runtime import pick_device, seed_everything, set_threads
 from .schedules import Schedule
 from .tasks import TASK_NAMES
@@ -51,39 +51,6 @@ TOY_SIZES = {
         ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=32, block_size=64),
     ),
 }
-
-
-@dataclass
-class Settings:
-    """Parameters shared by every notebook (each notebook adds its own)."""
-
-    section = "notebook parameters"
-    profile: str = "tutorial"  # results go to runs/<profile>/
-    seed: int = 0  # one seed: world, initialisation, data order
-    threads: int = bounded(1, 1, 1024)  # torch CPU threads; 1 makes CPU results core-independent
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    model: str = "toy"  # "toy" trains our small GPT; else a hub name or a local folder
-    datasets: str = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in hub schemas
-    corpus: str = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-    corpus_limit: int | None = bounded(None, 1, None)  # documents read from a hub/file corpus
-    toy_size: Literal["tutorial", "smoke"] = "tutorial"
-    baseline_steps: int = bounded(1600, 0, None)  # training steps of the toy baseline
-    baseline_learning_rate: float = bounded(3e-3, 0, 10, low_open=True)
-    finetune_steps: int = bounded(150, 0, None)  # optimizer steps of each fine-tuning
-    finetune_learning_rate: float = bounded(1e-3, 0, 10, low_open=True)
-    batch_size: int = bounded(16, 1, None)
-    grad_accum_steps: int = bounded(1, 1, None)
-    block_size: int = bounded(128, 8, None)  # tokens per training window (hub models)
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # GPU only
-    eval_limit: int | None = bounded(None, 1, None)  # first N items of each evaluation set
-    eval_batch_size: int = bounded(32, 1, None)
-    cache_dir: str | None = None  # default: runs/cache in the checkout
-
-
-def settings_from(namespace: dict[str, Any]) -> Settings:
-    """Pick the shared parameters out of a notebook's globals and check them."""
-    names = Settings.__dataclass_fields__
-    return config_from_dict(Settings, {k: namespace[k] for k in names if k in namespace})
 
 
 def runs_dir(profile: str) -> Path:
@@ -274,20 +241,24 @@ class Experiment:
 
         return self.cached(self.key("dense"), compute)
 
-    def _finetune(self, model, hooks, steps, checkpoints=()):
+    def _train_args(self, steps: int, checkpoints=(), model=None) -> dict[str, Any]:
+        """The fine-tuning config and the shared arguments of every recipe's loop."""
         config = self.finetune_config(steps)
         seed_everything(config.seed)
         eval_hook = EvalHook(self, model, list(checkpoints)) if checkpoints else None
-        result = train(
-            model,
-            self.stream(),
-            config,
-            self.block_size,
-            HookList(hooks, eval_hook),
-            device=self.device.type,
-            progress=self.progress,
-        )
-        return result, (eval_hook.curve if eval_hook else [])
+        return {
+            "stream": self.stream(),
+            "config": config,
+            "block_size": self.block_size,
+            "extra_hooks": eval_hook,
+            "device": self.device.type,
+            "progress": self.progress,
+        }
+
+    def _finetune(self, model, pruner, steps, checkpoints=()):
+        args = self._train_args(steps, checkpoints, model)
+        result = finetune(model, pruner, **args)
+        return result, (args["extra_hooks"].curve if args["extra_hooks"] else [])
 
     def oneshot(
         self, sparsity: float, scope: str = "layer", finetune: bool = False, curve_points: int = 4
@@ -297,8 +268,7 @@ class Experiment:
 
         def compute():
             model = self.fresh_model()
-            pruner = Pruner(model, scope=scope)
-            pruner.prune_magnitude(sparsity)
+            pruner = oneshot(model, sparsity, scope)
             out: dict[str, Any] = {"sparsity": pruner.sparsity(), "report": pruner.report()[-1]}
             if steps:
                 before = self.oneshot(sparsity, scope)["scores"]  # same weights, cached
@@ -348,36 +318,29 @@ class Experiment:
         return self.cached(self.key("control", steps=steps), compute)
 
     def iterative(self, sparsity: float, iterations: int, scope: str = "layer") -> dict[str, Any]:
-        """Prune the same rate of the remaining weights ``iterations`` times, fine-tuning
-        ``finetune_steps / iterations`` steps after each, to end at ``sparsity``."""
-        rate = sparsity_to_rate(sparsity, iterations)
+        """Prune the same rate of the remaining weights ``iterations`` times within one
+        fine-tuning run of ``finetune_steps`` (one optimizer, one stream of batches)."""
         total = self.settings.finetune_steps
 
         def compute():
             model = self.fresh_model()
-            pruner = Pruner(model, scope=scope)
-            steps_each = [total // iterations + (i < total % iterations) for i in range(iterations)]
-            trace = []
-            for i, steps in enumerate(steps_each):
-                pruner.prune_rate(rate)
-                if i == iterations - 1:  # land exactly on the target despite rounding
-                    pruner.prune_magnitude(sparsity)
-                trace.append({"iteration": i + 1, "sparsity": pruner.sparsity()})
-                if steps:
-                    self._finetune(model, pruner, steps)
+            result = iterative(
+                model, sparsity=sparsity, iterations=iterations, scope=scope,
+                **self._train_args(total),
+            )  # fmt: skip
             return {
                 "scores": self.evaluate(model),
-                "sparsity": pruner.sparsity(),
-                "rate": rate,
-                "trace": trace,
+                "sparsity": result.pruner.sparsity(),
+                "rate": result.rate,
+                "trace": result.trace,
             }
 
-        return self.cached(
-            self.key(
-                "iterative", sparsity=sparsity, iterations=iterations, scope=scope, steps=total
-            ),
-            compute,
-        )
+        # version 2: one continuous run (version 1 re-seeded and restarted each round)
+        key = self.key(
+            "iterative", sparsity=sparsity, iterations=iterations, scope=scope, steps=total,
+            version=2,
+        )  # fmt: skip
+        return self.cached(key, compute)
 
     def scheduled(self, schedule: Schedule) -> dict[str, Any]:
         """Gradual pruning inside fine-tuning, following ``schedule``."""
@@ -385,8 +348,7 @@ class Experiment:
 
         def compute():
             model = self.fresh_model()
-            pruner = Pruner(model, schedule=schedule)
-            result, _ = self._finetune(model, pruner, steps)
+            pruner, result = scheduled(model, schedule=schedule, **self._train_args(steps))
             return {
                 "scores": self.evaluate(model),
                 "sparsity": pruner.sparsity(),
@@ -401,25 +363,30 @@ class Experiment:
 
         def compute():
             model = self.fresh_model()
-            penalty = L1Penalty(model, lam)
-            self._finetune(model, penalty, l1_steps)
-            weights = torch.cat(
-                [w.detach().flatten().float().cpu() for w in penalty.weights.values()]
+            l1_args = self._train_args(l1_steps)
+            # The fine-tuning config is made after L1 training, as it always was: it
+            # re-seeds the stream so every λ fine-tunes on the same batches.
+            result = l1_then_prune(
+                model,
+                l1_args["stream"],
+                self.block_size,
+                lam,
+                l1_args["config"],
+                None,
+                sparsity=sparsity,
+                device=self.device.type,
+                progress=self.progress,
+                after_l1=self._l1_snapshot,
+                after_pruning=self.evaluate,
             )
-            histogram = torch.histogram(weights.abs().clamp(max=0.3), bins=30, range=(0.0, 0.3))
-            before = self.evaluate(model)
-            pruner = Pruner(model)
-            pruner.prune_magnitude(sparsity)
-            pruned = self.evaluate(model)
-            self._finetune(model, pruner, self.settings.finetune_steps)
+            self._finetune(model, result.pruner, self.settings.finetune_steps)
+            snapshot = result.extra["after_l1"]
             return {
                 "scores": self.evaluate(model),
-                "scores_after_l1": before,
-                "scores_pruned": pruned,
-                "sparsity": pruner.sparsity(),
-                "mean_abs_weight": weights.abs().mean().item(),
-                "histogram": histogram.hist.tolist(),
-                "bin_edges": histogram.bin_edges.tolist(),
+                "scores_after_l1": snapshot["scores"],
+                "scores_pruned": result.extra["after_pruning"],
+                "sparsity": result.pruner.sparsity(),
+                **snapshot["weights"],
             }
 
         return self.cached(
@@ -432,6 +399,21 @@ class Experiment:
             ),
             compute,
         )
+
+    def _l1_snapshot(self, model) -> dict[str, Any]:
+        """Scores and the |w| histogram of the prunable weights right after L1 training."""
+        weights = torch.cat(
+            [w.detach().flatten().float().cpu() for w in Pruner(model).weights.values()]
+        )
+        histogram = torch.histogram(weights.abs().clamp(max=0.3), bins=30, range=(0.0, 0.3))
+        return {
+            "scores": self.evaluate(model),
+            "weights": {
+                "mean_abs_weight": weights.abs().mean().item(),
+                "histogram": histogram.hist.tolist(),
+                "bin_edges": histogram.bin_edges.tolist(),
+            },
+        }
 
     def save_result(self, name: str, value: Any) -> Path:
         """A notebook's result, as runs/<profile>/results/<name>.json."""

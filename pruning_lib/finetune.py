@@ -29,52 +29,9 @@ from tqdm import tqdm
 
 from .config import TrainConfig, validate
 from .data import sample_batch
+from .hooks import HookList, TrainHooks
 
-
-class TrainHooks:
-    """No-op hooks; subclass (or pass several to :class:`HookList`) to change training."""
-
-    def check(self, config: TrainConfig) -> None:
-        """Refuse a training config the hooks cannot work with (before any work)."""
-
-    def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
-        return None
-
-    def before_step(self, step: int) -> None:
-        pass
-
-    def after_backward(self, model: torch.nn.Module) -> None:
-        pass
-
-    def after_step(self, step: int) -> None:
-        pass
-
-
-class HookList(TrainHooks):
-    """Several hooks called in order."""
-
-    def __init__(self, *hooks: TrainHooks | None):
-        self.hooks = [h for h in hooks if h is not None]
-
-    def check(self, config):
-        for h in self.hooks:
-            h.check(config)
-
-    def penalty(self, model):
-        terms = [t for t in (h.penalty(model) for h in self.hooks) if t is not None]
-        return sum(terms) if terms else None
-
-    def before_step(self, step):
-        for h in self.hooks:
-            h.before_step(step)
-
-    def after_backward(self, model):
-        for h in self.hooks:
-            h.after_backward(model)
-
-    def after_step(self, step):
-        for h in self.hooks:
-            h.after_step(step)
+__all__ = ["HookList", "TrainHooks", "TrainResult", "lr_at", "make_optimizer", "train"]
 
 
 @dataclass

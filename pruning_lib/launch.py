@@ -19,9 +19,10 @@ import sys
 from pathlib import Path
 
 from .config import load_yaml
-from .experiment import Experiment, runs_dir, settings_from, write_json
+from .experiment import Experiment, runs_dir, write_json
 from .finetune import make_accelerator, train
 from .model import save_model
+from .parameters import settings_from
 from .prune import Pruner
 
 

@@ -15,7 +15,8 @@ import warnings
 from typing import Any
 
 from .evaluate import main_metric
-from .experiment import Experiment, settings_from
+from .experiment import Experiment
+from .parameters import check_parameters, parameters_in
 from .runtime import describe_environment, seed_everything
 from .tasks import DISPLAY_NAMES, TASK_NAMES
 
@@ -23,7 +24,7 @@ from .tasks import DISPLAY_NAMES, TASK_NAMES
 def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     """Check the notebook's parameters, seed, quiet the libraries' chatter, build the
     :class:`Experiment`. Prints where we run (an unchecked cell: it names the machine)."""
-    settings = settings_from(namespace)
+    settings, _ = check_parameters(parameters_in(namespace))  # every parameter, one schema
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import transformers

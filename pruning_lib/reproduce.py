@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import load_yaml
-from .experiment import settings_from, write_json
+from .experiment import write_json
 from .model import repo_root
+from .parameters import check_parameters, defaults
 
 NOTEBOOK_ORDER = (
     "01_baseline",
@@ -38,6 +39,8 @@ NOTEBOOK_ORDER = (
     "08_efficiency",
 )
 RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
+# Keys a notebook has but a profile must not set, and why.
+SHADOWED = {"sparsity": "03_rate runs once per value of 'sparsities'; set sparsities: [...]"}
 
 
 class ReproduceError(RuntimeError):
@@ -73,62 +76,45 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     raise ValueError(f"notebook {path.name} has no cell tagged 'parameters'")
 
 
-def _same_type(value: Any, default: Any) -> bool:
-    if default is None or value is None:
-        return True
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
-
-
 def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
     """Read and check a profile; return its name, the jobs and the parameters.
 
-    Raises ValueError (one line) for a missing file, bad YAML, an unknown key, a value
-    of the wrong type or range, or a notebook that does not exist.
+    Raises ValueError (one line) for a missing or empty file, bad YAML, an unknown or
+    shadowed key, a value of the wrong type or range, relations that do not hold
+    (``initial_sparsity`` above ``target_sparsity``), a path that does not exist, or a
+    notebook that does not exist. Nothing is written before these checks pass.
     """
+    name = Path(profile_path).name
     profile = load_yaml(profile_path)
+    if not profile:
+        raise ValueError(f"{name} is empty; a profile sets at least its name (profile: NAME)")
     folder = root_dir() / "notebooks"
     names = profile.get("notebooks", list(NOTEBOOK_ORDER))
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ValueError(f"notebooks={names!r} must be a list of notebook names")
-    for name in names:
-        if not (folder / f"{name}.ipynb").is_file():
-            raise ValueError(f"notebook {name!r} does not exist in {folder}")
-    # Keys are checked against every notebook, so a profile may run a subset of them.
-    everyone = [n for n in NOTEBOOK_ORDER if (folder / f"{n}.ipynb").is_file()]
-    defaults = {name: notebook_parameters(folder / f"{name}.ipynb") for name in {*everyone, *names}}
-    known: dict[str, Any] = {}
-    for values in defaults.values():
-        known.update(values)
-    for key, value in profile.items():
-        if key in RUNNER_KEYS:
-            continue
-        if key not in known:
-            raise ValueError(
-                f"{Path(profile_path).name}: unknown key {key!r}; it is not a parameter of "
-                f"any notebook ({', '.join(sorted(known))})"
-            )
-        if not _same_type(value, known[key]):
-            raise ValueError(
-                f"{Path(profile_path).name}: {key}={value!r} has the wrong type; the notebooks "
-                f"expect {type(known[key]).__name__} like {known[key]!r}"
-            )
-    merged = {**known, **{k: v for k, v in profile.items() if k not in RUNNER_KEYS}}
-    merged["profile"] = profile.get("profile", Path(profile_path).stem)
-    settings_from(merged)  # ranges and choices of the shared settings, before any work
+    for notebook in names:
+        if notebook not in NOTEBOOK_ORDER or not (folder / f"{notebook}.ipynb").is_file():
+            raise ValueError(f"notebook {notebook!r} does not exist in {folder}")
+    for key, why in SHADOWED.items():
+        if key in profile:
+            raise ValueError(f"{name}: key {key!r} cannot be set in a profile: {why}")
+    values = {k: v for k, v in profile.items() if k not in RUNNER_KEYS}
+    values.setdefault("profile", Path(profile_path).stem)
+    try:
+        check_parameters(values)  # one schema: types, ranges, relations, paths
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    merged = {**defaults(), **values}
     jobs = []
-    for name in names:
-        parameters = {k: merged[k] for k in defaults[name] if k in merged}
-        if name == "03_rate":
-            for sparsity in merged.get("sparsities", [parameters.get("sparsity", 0.5)]):
-                if not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1:
-                    raise ValueError(f"sparsities: {sparsity!r} is out of range; allowed: [0, 1)")
-                jobs.append(Job(name, f"{name}_{sparsity}", {**parameters, "sparsity": sparsity}))
+    for notebook in names:
+        own = notebook_parameters(folder / f"{notebook}.ipynb")
+        parameters = {k: merged[k] for k in own if k in merged}
+        if notebook == "03_rate":
+            for sparsity in merged["sparsities"]:
+                output = f"{notebook}_{sparsity}"
+                jobs.append(Job(notebook, output, {**parameters, "sparsity": sparsity}))
         else:
-            jobs.append(Job(name, name, parameters))
+            jobs.append(Job(notebook, notebook, parameters))
     return merged["profile"], jobs, merged
 
 

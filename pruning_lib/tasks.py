@@ -13,7 +13,7 @@ Example:
     >>> to_record("lambada", {"text": "she picked up the red lamp"})
     LastWord(context='she picked up the red', target=' lamp')
     >>> to_record("nq_open", {"question": "where does tomo live", "answer": ["ashford"]}).prompt
-    'Q: where does tomo live?\\nA:'
+    'Answer these questions:\\n\\nQ: where does tomo live?\\nA:'
 """
 
 from __future__ import annotations
@@ -52,8 +52,23 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "trivia_qa": ("question", "answer"),
 }
 
-# lm-evaluation-harness stops greedy answers at a newline, a period or a comma.
+# lm-evaluation-harness stops greedy answers at a newline, a period or a comma, and
+# adds the tokenizer's end-of-text string (see ``evaluate.greedy_generate``).
 QA_STOP = ("\n", ".", ",")
+
+# lm-eval puts this between a prompt and each choice or target; acc_norm divides a
+# choice's log-likelihood by the choice's length *without* it.
+TARGET_DELIMITER = " "
+
+# The description lm-eval's stock task puts before the prompt (zero-shot: once).
+DESCRIPTIONS = {"nq_open": "Answer these questions:\n\n"}
+
+# lm-eval's exact_match options per generation task (the stock YAML's metric_list):
+# regexes removed first, then lower-casing and punctuation removal; no other cleaning.
+EXACT_MATCH = {
+    "nq_open": {"regexes_to_ignore": (r"\b(?:The |the |An |A |The |a |an )",)},
+    "trivia_qa": {"regexes_to_ignore": ()},
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,8 @@ class QuestionAnswer:
     # "generate": greedy generation, exact match after normalisation (NQ, TriviaQA);
     # "greedy_any": correct when greedy decoding reproduces any alias (WebQ).
     mode: Literal["generate", "greedy_any"] = "generate"
+    # lm-eval's exact-match regexes for this task (removed before comparing).
+    ignore: tuple[str, ...] = ()
 
 
 Record = LastWord | MultipleChoice | QuestionAnswer
@@ -131,13 +148,31 @@ def to_record(task: str, row: dict[str, Any]) -> Record:
         endings = tuple(" " + _hellaswag_clean(e) for e in row["endings"])
         return MultipleChoice(hellaswag_context(row), endings, int(row["label"]))
     if task == "nq_open":
-        return QuestionAnswer(f"Q: {row['question']}?\nA:", _unique(list(row["answer"])))
+        prompt = DESCRIPTIONS["nq_open"] + f"Q: {row['question']}?\nA:"
+        ignore = EXACT_MATCH["nq_open"]["regexes_to_ignore"]
+        return QuestionAnswer(prompt, _unique(list(row["answer"])), ignore=ignore)
     if task == "web_questions":
-        answers = _unique(list(row["answers"]))
+        answers = _remove_prefixes(list(row["answers"]))
         return QuestionAnswer(f"Question: {row['question']}\nAnswer:", answers, "greedy_any")
     # trivia_qa rc.nocontext
     answers = _unique(list(row["answer"]["aliases"]))
     return QuestionAnswer(f"Question: {row['question']}?\nAnswer:", answers)
+
+
+def _remove_prefixes(aliases: list[str]) -> tuple[str, ...]:
+    """lm-eval's webqs choices: sorted, dropping any alias that extends the one before
+    (if the shorter one is greedy, the task is already answered).
+
+    Example:
+        >>> _remove_prefixes(["paris", "par", "lyon"])
+        ('lyon', 'par')
+    """
+    ordered = sorted(aliases)
+    kept = [ordered[0]]
+    for alias in ordered[1:]:
+        if not alias.startswith(kept[-1]):
+            kept.append(alias)
+    return tuple(kept)
 
 
 def render_solved(task: str, row: dict[str, Any]) -> str:
@@ -153,4 +188,8 @@ def render_solved(task: str, row: dict[str, Any]) -> str:
         return record.context + record.target
     if isinstance(record, MultipleChoice):
         return record.context + record.choices[record.label]
-    return record.prompt + " " + record.answers[0]
+    # The question as a document would hold it: no task description, the first answer.
+    prompt = record.prompt.removeprefix(DESCRIPTIONS.get(task, ""))
+    first = {"nq_open": row.get("answer"), "web_questions": row.get("answers")}.get(task)
+    first = first[0] if first is not None else row["answer"]["aliases"][0]
+    return prompt + TARGET_DELIMITER + first

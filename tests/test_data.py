@@ -92,11 +92,14 @@ def test_lm_eval_prompt_conventions():
     assert hs.choices[3] == " starts pulling up roofing on a roof.. Remove it."
     assert hs.label == 3
     nq = to_record("nq_open", HUB_ROWS["nq_open"])
-    assert nq.prompt == "Q: where is the world's largest ice sheet located today?\nA:"
+    # lm-eval's stock nq_open puts its description before the question.
+    assert nq.prompt == (
+        "Answer these questions:\n\nQ: where is the world's largest ice sheet located today?\nA:"
+    )
     wq = to_record("web_questions", HUB_ROWS["web_questions"])
     assert wq == QuestionAnswer(
         "Question: what is the name of justin bieber brother?\nAnswer:",
-        ("Jazmyn Bieber", "Jaxon Bieber"),
+        ("Jaxon Bieber", "Jazmyn Bieber"),  # lm-eval's webqs choices: sorted, prefixes dropped
         "greedy_any",
     )
     tq = to_record("trivia_qa", HUB_ROWS["trivia_qa"])

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pruning_lib import evaluate as ev
-from pruning_lib.tasks import LastWord, MultipleChoice, QuestionAnswer
+from pruning_lib.tasks import EXACT_MATCH, LastWord, MultipleChoice, QuestionAnswer
 
 
 def hand_loglikelihood(model, tokenizer, context, continuation):
@@ -52,11 +52,21 @@ def test_multiple_choice_acc_and_acc_norm_by_hand(tiny_baseline):
     acc = norm = 0
     for r in recs:
         lls = [hand_loglikelihood(model, tok, r.context, c)[0] for c in r.choices]
-        normed = [ll / len(c) for ll, c in zip(lls, r.choices)]
+        # lm-eval divides by the choice without the delimiter's leading space.
+        normed = [ll / len(c[1:]) for ll, c in zip(lls, r.choices)]
         acc += lls.index(max(lls)) == r.label
         norm += normed.index(max(normed)) == r.label
     assert got["acc"] == acc / 2 and got["acc_norm"] == norm / 2
     assert got["chance"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+
+
+def test_acc_norm_divides_by_the_choice_without_its_delimiter(monkeypatch):
+    # The issue's example: " x" at -1.5 against " yyyy" at -4.0. lm-eval's acc_norm divides
+    # by len("x") = 1 and len("yyyy") = 4: -1.5 < -1.0, so " yyyy" wins. Dividing by the
+    # lengths with the space (2 and 5) would pick " x" (-0.75 > -0.8).
+    monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: [(-1.5, False), (-4.0, False)])
+    got = ev.evaluate_task(None, None, [MultipleChoice("c", (" x", " yyyy"), 1)])
+    assert got["acc"] == 0.0 and got["acc_norm"] == 1.0
 
 
 def test_lambada_acc_and_perplexity_by_hand(tiny_baseline, tiny_world):
@@ -89,17 +99,23 @@ def test_batched_left_padded_generation_equals_one_by_one(tiny_baseline, tiny_wo
     got = ev.greedy_generate(model, tok, prompts, max_new_tokens=5, stop=("\n",), batch_size=4)
     for prompt, text in zip(prompts, got):
         want = hand_greedy(model, tok, prompt, 5)
-        assert text == want.split("\n")[0]
+        assert text == want.split("\n")[0].split(tok.eos_token)[0]
 
 
 def test_qa_exact_match_and_greedy_any(tiny_baseline):
     model, tok, _ = tiny_baseline
     prompt = "Q: where does x live?\nA:"
     generated = ev.greedy_generate(model, tok, [prompt], max_new_tokens=8)[0]
-    # Case, articles and punctuation do not matter; a different answer does.
-    right = QuestionAnswer(prompt, ("nowhere", " The " + generated.strip().upper() + "!"))
-    wrong = QuestionAnswer(prompt, ("zzzz",))
-    assert ev.evaluate_task(model, tok, [right, wrong])["exact_match"] == 0.5
+    # NQ's rules: case, articles (its regex) and punctuation do not matter; another answer does.
+    nq_ignore = EXACT_MATCH["nq_open"]["regexes_to_ignore"]
+    right = QuestionAnswer(
+        prompt, ("nowhere", "The " + generated.strip().upper() + "!"), ignore=nq_ignore
+    )
+    wrong = QuestionAnswer(prompt, ("zzzz",), ignore=nq_ignore)
+    assert ev.evaluate_task(model, tok, [right, wrong], max_new_tokens=8)["exact_match"] == 0.5
+    # TriviaQA's rules keep articles: "the x" is not "x".
+    trivia = QuestionAnswer(prompt, ("The " + generated.strip(),))
+    assert ev.evaluate_task(model, tok, [trivia], max_new_tokens=8)["exact_match"] == 0.0
     # greedy_any: an alias is right when greedy decoding reproduces all its tokens. A stub
     # model whose greedy next token is always " <word>" makes the expected answer certain.
     word_id = next(
@@ -113,8 +129,45 @@ def test_qa_exact_match_and_greedy_any(tiny_baseline):
         QuestionAnswer(prompt, ("qqqq", alias), "greedy_any"),
         QuestionAnswer(prompt, ("qqqq",), "greedy_any"),
         QuestionAnswer(prompt, (alias + " " + alias,), "greedy_any"),  # 2 tokens, both greedy
+        # First token greedy, second not: wrong (every token of the target must be greedy).
+        QuestionAnswer(prompt, (alias + " qqqq",), "greedy_any"),
     ]
-    assert ev.evaluate_task(stub, tok, recs)["exact_match"] == pytest.approx(2 / 3)
+    assert ev.evaluate_task(stub, tok, recs)["exact_match"] == pytest.approx(2 / 4)
+
+
+class TokenSequence(torch.nn.Module):
+    """A stand-in causal LM whose greedy continuation is a fixed token sequence."""
+
+    def __init__(self, vocab_size: int, prompt_length: int, sequence: list[int]):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(n_positions=256)
+        self.vocab_size, self.start, self.sequence = vocab_size, prompt_length, sequence
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        from types import SimpleNamespace
+
+        logits = torch.zeros(*input_ids.shape, self.vocab_size)
+        produced = input_ids.shape[1] - self.start
+        logits[:, -1, self.sequence[min(produced, len(self.sequence) - 1)]] = 1.0
+        return SimpleNamespace(logits=logits)
+
+
+def test_generation_stops_at_the_end_of_text_token(tiny_baseline):
+    # lm-eval adds the tokenizer's end-of-text string to the stop strings: "santiago" then
+    # <|endoftext|> then more words must give "santiago", not "santiago<|endoftext|>heidi".
+    _, tok, _ = tiny_baseline
+    prompt = "Question: who?\nAnswer:"
+    length = len(tok(prompt, add_special_tokens=False)["input_ids"])
+    word = tok(" santiago", add_special_tokens=False)["input_ids"]
+    more = tok(" heidi has a", add_special_tokens=False)["input_ids"]
+    stub = TokenSequence(len(tok), length, word + [tok.eos_token_id] + more)
+    got = ev.greedy_generate(stub, tok, [prompt], max_new_tokens=12)
+    assert got == [" santiago"]
+    record = QuestionAnswer(prompt, ("Santiago",))
+    assert ev.evaluate_task(stub, tok, [record], max_new_tokens=12)["exact_match"] == 1.0
 
 
 class FixedNextToken(torch.nn.Module):
@@ -136,8 +189,13 @@ class FixedNextToken(torch.nn.Module):
         return SimpleNamespace(logits=logits)
 
 
-def test_normalize_and_chance():
-    assert ev.normalize_answer("An Apple, the pie.") == "apple pie"
+def test_exact_match_as_lm_eval_and_chance():
+    nq_ignore = EXACT_MATCH["nq_open"]["regexes_to_ignore"]
+    # lm-eval: strip the generation; regexes, lower case, punctuation; nothing else.
+    assert ev.exact_match(" An Apple, pie. ", ["apple pie"], nq_ignore)
+    assert not ev.exact_match("apple  pie", ["apple pie"], nq_ignore)  # spaces are kept
+    assert not ev.exact_match("the apple", ["apple"])  # no regex: articles count
+    assert ev.exact_match("APPLE!", ["apple"])
     qa = [
         QuestionAnswer("q", ("cat",)),
         QuestionAnswer("q", ("Cat", "kitten")),

@@ -9,7 +9,8 @@ from pruning_lib import finetune
 from pruning_lib.config import TrainConfig
 from pruning_lib.model import small_gpt
 from pruning_lib.prune import Pruner
-from pruning_lib.regularization import L1Penalty, l1_then_prune
+from pruning_lib.recipes import l1_then_prune
+from pruning_lib.regularization import L1Penalty
 from pruning_lib.schedules import Schedule
 from tests.conftest import TINY_MODEL, accelerate_launch
 

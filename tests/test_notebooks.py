@@ -83,10 +83,11 @@ def run_cli(*args, cwd=ROOT):
         (None, ["does not exist"]),
         ("seed: [1, 2\n", ["not valid YAML"]),
         ("profile: bad\nsparsitys: [0.5]\n", ["unknown key 'sparsitys'"]),
-        ("profile: bad\nseed: 0.5\n", ["seed=0.5", "wrong type"]),
+        ("profile: bad\nseed: 0.5\n", ["seed=0.5", "integer"]),
         ("profile: bad\nthreads: 0\n", ["threads=0", "[1, 1024]"]),
         ("profile: bad\nnotebooks: [09_missing]\n", ["notebook '09_missing' does not exist"]),
-        ("profile: bad\nsparsities: [0.5, 1.5]\n", ["sparsities: 1.5", "[0, 1)"]),
+        ("profile: bad\nsparsities: [0.5, 1.5]\n", ["sparsities item=1.5", "[0, 1)"]),
+        ("profile: ../../x\n", ["profile='../../x'", "plain name"]),
     ],
 )
 def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, content, words):
@@ -103,6 +104,47 @@ def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, content, 
         assert word in lines[0]
     after = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
     assert after == before and not (runs / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("profile: bad\nschedule_frequency: 0\n", ["schedule_frequency=0", "[1, "]),
+        ("profile: bad\nschedule_frequency: -1\n", ["schedule_frequency=-1"]),
+        ("profile: bad\niterations: 0\n", ["iterations=0", "[1, 1000]"]),
+        ("profile: bad\ntarget_sparsity: 1.0\n", ["target_sparsity=1.0", "[0, 1)"]),
+        (
+            "profile: bad\ninitial_sparsity: 0.6\ntarget_sparsity: 0.5\n",
+            ["initial_sparsity=0.6", "above target_sparsity=0.5"],
+        ),
+        ("profile: bad\nthresholds: [.nan]\n", ["thresholds[0]=nan", "finite"]),
+        ("profile: bad\nl1_lambdas: [-0.1]\n", ["l1_lambdas item=-0.1", "[0, inf)"]),
+        ("profile: bad\nefficiency_sparsity: -0.1\n", ["efficiency_sparsity=-0.1"]),
+        ("profile: bad\nseed: 1.0e+23\n", ["seed=1e+23", "integer"]),
+        ("profile: bad\nseed: 100000000000000000000000\n", ["seed=", "[0, 4294967295]"]),
+        ("profile: bad\nfinetune_steps: 100000000000000000000000\n", ["finetune_steps="]),
+        ("profile: bad\ndatasets: /no/such/folder\n", ["datasets='/no/such/folder'"]),
+        ("profile: bad\nsparsity: 0.5\n", ["'sparsity'", "sparsities"]),
+        ("profile: bad\nl1_lambdas: []\n", ["l1_lambdas=[]", "empty"]),
+        ("", ["is empty"]),
+        ("profile: ../../x\n", ["profile='../../x'", "plain name"]),
+        ("profile: /tmp/abs\n", ["profile='/tmp/abs'", "plain name"]),
+    ],
+)
+def test_plan_checks_every_key_range_and_relation_before_any_work(tmp_path, content, words):
+    # In-process (the CLI test above shows the one-line exit 2): each of these once started
+    # a run and failed minutes later inside a notebook.
+    path = tmp_path / "profile.yaml"
+    path.write_text(content)
+    runs = ROOT / "runs"
+    before = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    with pytest.raises(ValueError) as error:
+        reproduce.plan(path)
+    assert "\n" not in str(error.value)
+    for word in words:
+        assert word in str(error.value)
+    after = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    assert after == before
 
 
 def test_help_describes_every_option():

@@ -1,0 +1,155 @@
+"""Every notebook parameter, in one schema that the notebooks, the library and
+``pruning-lib reproduce`` share.
+
+- :class:`Settings`: the parameters every notebook shares (model, data, training,
+  evaluation); they shape the cached experiments, so they form the cache key.
+- :class:`StudyParameters`: the parameters of single notebooks (sparsities, thresholds,
+  schedules, L1 λ values, latency), with their ranges and relations.
+
+:func:`check_parameters` checks a whole profile (unknown keys, types, ranges,
+relations, paths) before any work starts; a notebook's ``start(globals())`` checks the
+same schema, so a value refused by ``reproduce`` is refused in JupyterLab too.
+
+Example:
+    >>> check_parameters({"schedule_frequency": 0})
+    Traceback (most recent call last):
+    ...
+    ValueError: notebook parameters.schedule_frequency=0 is out of range; allowed: [1, 10000000]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .config import bounded, bounded_items, from_dict
+
+MAX_STEPS = 10**7  # a bound on every step count: a typo such as 1e23 is refused, not run
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+SECTION = "notebook parameters"
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class Settings:
+    """Parameters shared by every notebook (each notebook adds its own)."""
+
+    section = SECTION
+    profile: str = "tutorial"  # results go to runs/<profile>/
+    seed: int = bounded(0, 0, MAX_SEED)  # one seed: world, initialisation, data order
+    threads: int = bounded(1, 1, 1024)  # torch CPU threads; 1 makes CPU results core-independent
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    model: str = "toy"  # "toy" trains our small GPT; else a hub name or a local folder
+    datasets: str = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in hub schemas
+    corpus: str = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
+    corpus_limit: int | None = bounded(None, 1, None)  # documents read from a hub/file corpus
+    toy_size: Literal["tutorial", "smoke"] = "tutorial"
+    baseline_steps: int = bounded(1600, 0, MAX_STEPS)  # training steps of the toy baseline
+    baseline_learning_rate: float = bounded(3e-3, 0, 10, low_open=True)
+    finetune_steps: int = bounded(150, 0, MAX_STEPS)  # optimizer steps of each fine-tuning
+    finetune_learning_rate: float = bounded(1e-3, 0, 10, low_open=True)
+    batch_size: int = bounded(16, 1, 65536)
+    grad_accum_steps: int = bounded(1, 1, 4096)
+    block_size: int = bounded(128, 8, 32768)  # tokens per training window (hub models)
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # GPU only
+    eval_limit: int | None = bounded(None, 1, 10**8)  # first N items of each evaluation set
+    eval_batch_size: int = bounded(32, 1, 65536)
+    cache_dir: str | None = None  # default: runs/cache in the checkout
+
+    def check(self) -> None:
+        check_profile_name(self.profile)
+        if self.datasets not in ("toy", "hub") and not Path(self.datasets).is_dir():
+            raise ValueError(
+                f"{SECTION}.datasets={self.datasets!r} is not allowed; choose 'toy', 'hub' or "
+                "an existing folder of <task>.jsonl files in the hub schemas"
+            )
+        if self.corpus not in ("toy", "hub") and not Path(self.corpus).is_file():
+            raise ValueError(
+                f"{SECTION}.corpus={self.corpus!r} is not allowed; choose 'toy', 'hub' or an "
+                "existing json, jsonl, csv or parquet file with a 'text' field"
+            )
+
+
+@dataclass
+class StudyParameters:
+    """Parameters of single notebooks (02 to 08); defaults are the tutorial's."""
+
+    section = SECTION
+    thresholds: list[float] = bounded_items([0.0, 0.02, 0.04, 0.06, 0.08, 0.1], 0)  # 02: |w|
+    q_values: list[float] = bounded_items([0.25, 0.5, 0.75, 1.0], 0)  # 02: times each std
+    sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 03: one run per value of sparsities
+    iterations: int = bounded(5, 1, 1000)  # 03: pruning rounds of the iterative run
+    schedule_kinds: list[Literal["constant", "linear", "exponential", "cubic"]] = dataclasses.field(
+        default_factory=lambda: ["constant", "linear", "exponential", "cubic"]
+    )
+    initial_sparsity: float = bounded(0.0, 0, 1, high_open=True)  # 04: at the begin step
+    target_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 04: at the end step
+    schedule_end_step: int = bounded(100, 1, MAX_STEPS)  # 04: the target is reached here
+    schedule_frequency: int = bounded(10, 1, MAX_STEPS)  # 04: steps between pruning events
+    l1_lambdas: list[float] = bounded_items([0.0, 1e-05, 3e-05, 0.0001], 0)  # 05
+    l1_steps: int = bounded(75, 0, MAX_STEPS)  # 05: steps of training with the penalty
+    l1_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 05: magnitude pruning after L1
+    sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
+    efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
+    latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
+    latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
+
+    def check(self) -> None:
+        if not self.schedule_kinds:
+            raise ValueError(f"{SECTION}.schedule_kinds=[] is empty; give at least one kind")
+        if self.initial_sparsity > self.target_sparsity:
+            raise ValueError(
+                f"{SECTION}.initial_sparsity={self.initial_sparsity} is above target_sparsity="
+                f"{self.target_sparsity}; allowed: [0, {self.target_sparsity}]"
+            )
+
+
+SHARED = tuple(f.name for f in dataclasses.fields(Settings))
+STUDY = tuple(f.name for f in dataclasses.fields(StudyParameters))
+
+
+def check_profile_name(name: str) -> str:
+    """A profile names a folder under ``runs/``: a plain name, no path."""
+    if not isinstance(name, str) or not PROFILE_NAME.match(name) or name in (".", ".."):
+        raise ValueError(
+            f"{SECTION}.profile={name!r} is not allowed; a profile is a plain name of letters, "
+            "digits, '_', '-' and '.' (it names the folder runs/<profile>/)"
+        )
+    return name
+
+
+def defaults() -> dict[str, Any]:
+    """Every parameter's default (the tutorial profile)."""
+    values: dict[str, Any] = {}
+    for cls in (Settings, StudyParameters):
+        for f in dataclasses.fields(cls):
+            has_default = f.default is not dataclasses.MISSING
+            values[f.name] = f.default if has_default else f.default_factory()
+    return values
+
+
+def settings_from(namespace: dict[str, Any]) -> Settings:
+    """Pick the shared parameters out of a notebook's globals and check them."""
+    return from_dict(Settings, {k: namespace[k] for k in SHARED if k in namespace})
+
+
+def check_parameters(values: dict[str, Any]) -> tuple[Settings, StudyParameters]:
+    """Check a whole set of parameters (a profile, or a notebook's globals filtered to
+    parameter names) before any work: unknown keys, types, ranges and relations."""
+    unknown = sorted(set(values) - set(SHARED) - set(STUDY))
+    if unknown:
+        raise ValueError(
+            f"{SECTION}: unknown key {unknown[0]!r}; allowed keys: "
+            f"{', '.join(sorted(SHARED + STUDY))}"
+        )
+    settings = from_dict(Settings, {k: v for k, v in values.items() if k in SHARED})
+    study = from_dict(StudyParameters, {k: v for k, v in values.items() if k in STUDY})
+    return settings, study
+
+
+def parameters_in(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The parameters among a notebook's globals (every other name is ignored)."""
+    return {k: namespace[k] for k in (*SHARED, *STUDY) if k in namespace}
