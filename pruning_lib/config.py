@@ -102,7 +102,7 @@ def _check(section: str, key: str, value: Any, tp: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}={value!r} must be a number")
         if not math.isfinite(value):
-            raise ValueError(f"{where}={value!r} must be a finite number")
+            raise ValueError(f"{where}={value!r} is out of range; allowed: finite numbers")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

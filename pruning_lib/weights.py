@@ -32,14 +32,21 @@ try:  # GPT-2 keeps its attention and MLP weights in Conv1D, not nn.Linear
 except ImportError:  # pragma: no cover - transformers always has it
     Conv1D = ()  # type: ignore[assignment]
 
-# Output heads and embeddings stay dense unless asked for (GPT-2, NeoX, OPT, Llama names).
-DEFAULT_EXCLUDE = (r"(^|\.)lm_head\.", r"(^|\.)embed_out\.", r"(^|\.)score\.", r"embed_tokens")
+# Routers choose experts; they are tiny and stay dense, as in Wanda and SparseGPT.
+ROUTER = r"(^|\.)(shared_expert_)?(gate|router)\.weight$"
+# Output heads, embeddings and routers stay dense unless asked for (GPT-2, NeoX, OPT, Llama,
+# Mixtral, Qwen-MoE names).
+DEFAULT_EXCLUDE = (
+    r"(^|\.)lm_head\.",
+    r"(^|\.)embed_out\.",
+    r"(^|\.)score\.",
+    r"embed_tokens",
+    ROUTER,
+)
 
 # A 3-D parameter of a module named ``experts`` (Mixtral, Qwen-MoE, OLMoE) or of a
 # class named ``...Experts`` (GraniteMoE's ParallelExperts) is a stack of expert matrices.
 EXPERT_STACK = re.compile(r"(^|\.)experts\.[^.]+$")
-# Routers choose experts; they are tiny and stay dense, as in Wanda and SparseGPT.
-ROUTER = re.compile(r"(^|\.)(gate|router)\.weight$")
 
 # (parameter, index along dim 0 or None): where a prunable weight lives in the model.
 WeightRef = tuple[nn.Parameter, "int | None"]
@@ -135,7 +142,7 @@ def uncovered_matrices(model: nn.Module, refs: dict[str, WeightRef]) -> list[str
     for name, param in model.named_parameters():
         if param.ndim < 2 or id(param) in covered or param.data_ptr() in embeddings:
             continue
-        if ROUTER.search(name) or any(re.search(p, name) for p in DEFAULT_EXCLUDE):
+        if any(re.search(p, name) for p in DEFAULT_EXCLUDE):
             continue
         left.append(name)
     return left

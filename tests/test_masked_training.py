@@ -163,3 +163,100 @@ def test_two_processes_end_with_identical_masks_and_weights(tmp_path):
         assert torch.equal(rank0[key], rank1[key]), key
     masks = [k for k in rank0 if k.startswith("mask::")]
     assert masks and float(rank0["sparsity"]) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_gradients_of_pruned_weights_are_zeroed_before_clipping():
+    # With clipping, a gradient that is masked only after the step still shrinks the
+    # surviving gradients: masking must happen before the clip (after_backward).
+    def run(mask_gradients: bool):
+        model = fresh()
+        pruner = Pruner(model)
+        pruner.prune_magnitude(0.5)
+        if not mask_gradients:
+            pruner.mask_gradients = lambda: None
+        config = cfg(3, max_grad_norm=0.05)
+        finetune.train(model, stream(), config, 32, hooks=pruner, progress=False)
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    masked, unmasked = run(True), run(False)
+    assert any(not torch.equal(masked[k], unmasked[k]) for k in masked)
+
+
+def test_mask_gradients_zeroes_exactly_the_pruned_gradients():
+    model = fresh()
+    pruner = Pruner(model)
+    pruner.prune_magnitude(0.5)
+    batch = stream()[:64].view(2, 32)
+    model(input_ids=batch, labels=batch).loss.backward()
+    pruner.mask_gradients()
+    for name, weight in pruner.weights.items():
+        assert (weight.grad[~pruner.masks[name]] == 0).all(), name
+        assert (weight.grad[pruner.masks[name]] != 0).any(), name
+
+
+def test_a_schedule_ending_on_the_last_step_is_refused():
+    # end_step == steps would never run the last pruning: 0.4 instead of 0.5.
+    pruner = Pruner(fresh(), schedule=Schedule("linear", 0.0, 0.5, begin_step=0, end_step=10))
+    with pytest.raises(ValueError, match=r"end_step=10 .*train.steps=10"):
+        pruner.check(cfg(10))
+    pruner.check(cfg(11))  # one more step and the target is reached
+
+
+def test_l1_penalty_is_the_sum_of_absolute_values_not_squares():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[0.5, -2.0, 0.0], [3.0, 0.25, -0.1]]))
+    penalty = L1Penalty(model, 0.1).penalty(model)
+    assert penalty.item() == pytest.approx(0.1 * (0.5 + 2.0 + 3.0 + 0.25 + 0.1))
+    penalty.backward()  # d|w|/dw = sign(w): 0.1 * sign, not 0.2 * w
+    expected = torch.tensor([[0.1, -0.1, 0.0], [0.1, 0.1, -0.1]])
+    assert torch.allclose(model[0].weight.grad, expected, atol=1e-7)
+
+
+def test_bf16_autocast_on_cpu_keeps_masks_exact_and_loss_finite():
+    # No GPU reaches CI: Accelerate's bf16 autocast runs on the CPU too.
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        accelerator = Accelerator(mixed_precision="bf16", cpu=True)
+        model = fresh()
+        pruner = Pruner(model)
+        pruner.prune_magnitude(0.5)
+        result = finetune.train(
+            model, stream(), cfg(6), 32, hooks=pruner, progress=False, accelerator=accelerator
+        )
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in result.history)
+    for row in pruner.report()[:-1]:
+        assert row["total"] - row["nonzero"] == round(0.5 * row["total"]), row["name"]
+    for name, weight in pruner.weights.items():
+        assert (weight[~pruner.masks[name]] == 0).all(), name
+
+
+def test_iterative_is_one_continuous_run_with_one_optimizer():
+    from pruning_lib.recipes import iterative, round_steps
+
+    calls = []
+    real_train = finetune.train
+
+    def counting_train(*args, **kwargs):
+        calls.append(args)
+        return real_train(*args, **kwargs)
+
+    import pruning_lib.recipes as recipes
+
+    recipes.train, saved = counting_train, recipes.train
+    try:
+        result = iterative(fresh(), stream(), cfg(10), 32, sparsity=0.5, iterations=3)
+    finally:
+        recipes.train = saved
+    assert len(calls) == 1  # one loop: one optimizer, one learning-rate schedule, one stream
+    assert [t["step"] for t in result.trace] == round_steps(10, 3) == [0, 4, 7]
+    rates = [t["sparsity"] for t in result.trace]
+    assert rates[0] == pytest.approx(result.rate, abs=0.01)
+    assert rates[1] == pytest.approx(1 - (1 - result.rate) ** 2, abs=0.01)
+    assert result.pruner.sparsity() == pytest.approx(0.5, abs=1e-3)
+    assert result.training.steps == 10

@@ -267,3 +267,77 @@ def test_report_counts():
     assert rows[-1]["name"] == "total"
     assert rows[-1]["nonzero"] == sum(r["nonzero"] for r in rows[:-1])
     assert rows[-1]["sparsity"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_layer_rate_is_a_fraction_of_each_layers_remaining_weights():
+    # The repro: after a global 0.5 the layers differ in sparsity; a layer-scope rate
+    # of 0.2 removes 20% of what stands in each layer (0.499 -> about 0.6, not 0.794).
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(13, 17), nn.Linear(17, 11), nn.Linear(11, 3))
+    model[0].weight.data.mul_(0.01)
+    pruner = Pruner(model)
+    pruner.prune_magnitude(0.5, scope="global")
+    standing = {n: int(m.sum()) for n, m in pruner.masks.items()}
+    pruner.prune_rate(0.2)
+    for name, mask in pruner.masks.items():
+        assert int(mask.sum()) == standing[name] - round(0.2 * standing[name]), name
+    total = sum(w.numel() for w in pruner.weights.values())
+    expected = 1 - sum(s - round(0.2 * s) for s in standing.values()) / total
+    assert pruner.sparsity() == pytest.approx(expected) and abs(expected - 0.6) < 0.01
+
+
+def test_global_rate_is_a_fraction_of_all_remaining_weights():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(13, 17), nn.Linear(17, 11), nn.Linear(11, 3))
+    model[0].weight.data.mul_(0.01)
+    pruner = Pruner(model, scope="global")
+    pruner.prune_magnitude(0.5)
+    standing = sum(int(m.sum()) for m in pruner.masks.values())
+    pruner.prune_rate(0.2)
+    assert sum(int(m.sum()) for m in pruner.masks.values()) == standing - round(0.2 * standing)
+
+
+def test_torch_prune_container_amount_matches_layer_rate_after_uneven_pruning():
+    # torch.nn.utils.prune's iterative amount is relative to the unpruned entries of that
+    # tensor (PruningContainer): the reference for a per-layer rate.
+    torch.manual_seed(4)
+    layers = [nn.Linear(9, 7), nn.Linear(7, 5)]
+    ours = Pruner(nn.Sequential(*copy.deepcopy(layers)))
+    ours.prune_magnitude(0.6, scope="global")
+    references = copy.deepcopy(layers)
+    for ref, mask in zip(references, ours.masks.values()):
+        torch_prune.custom_from_mask(ref, "weight", mask)
+    ours.prune_rate(0.3)
+    for ref, mask in zip(references, ours.masks.values()):
+        torch_prune.l1_unstructured(ref, "weight", amount=0.3)
+        assert torch.equal(mask, ref.weight_mask.bool())
+
+
+def test_masks_argument_keeps_old_pruning_even_at_a_lower_sparsity():
+    # A direct caller (no Pruner and-ing the masks) must never get a pruned weight back.
+    torch.manual_seed(5)
+    weights = {"a": torch.randn(6, 5), "b": torch.randn(4, 5)}
+    old = magnitude_masks(weights, 0.6)
+    revived = {k: w + 10 * (~old[k]) for k, w in weights.items()}  # pruned ones now largest
+    for scope in ("layer", "global"):
+        new = magnitude_masks(revived, 0.2, scope, masks=old)
+        for name in weights:
+            assert not (new[name] & ~old[name]).any(), (scope, name)
+            assert int((~new[name]).sum()) >= int((~old[name]).sum())
+
+
+def test_scores_seam_any_score_prunes_its_lowest():
+    from pruning_lib.selection import select_masks
+
+    weights = {"w": torch.tensor([[1.0, -2.0, 3.0, -4.0]])}
+    scores = {"w": torch.tensor([[9.0, 1.0, 8.0, 2.0]])}  # opposite of magnitude
+    assert select_masks(scores, 0.5)["w"].tolist() == [[True, False, True, False]]
+    assert magnitude_masks(weights, 0.5)["w"].tolist() == [[False, False, True, True]]
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="finite and non-negative"):
+            select_masks({"w": torch.tensor([1.0, bad])}, 0.5)
+    model = nn.Sequential(nn.Linear(4, 1, bias=False))
+    model[0].weight.data = weights["w"].clone()
+    pruner = Pruner(model)
+    assert pruner.prune(0.5, scores={"0.weight": scores["w"]}) == 0.5
+    assert pruner.masks["0.weight"].tolist() == [[True, False, True, False]]
