@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	@# torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install \
 		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -e ".[test,notebooks]"
+	$(PY) -m pip install -e ".[test,notebooks,lmeval]"
 	@touch $@
 
 lint: setup

@@ -99,8 +99,9 @@ class Pruner(TrainHooks):
                 "the expert matrices of mixture-of-experts blocks"
             )
         # Block matrices no rule covers would stay dense while the sparsity reads as
-        # if the model were pruned: say which.
-        self.uncovered = uncovered_matrices(model, self.refs) if include is None else []
+        # if the model were pruned: say which (unless the caller chose the weights).
+        chosen = include is not None or exclude is not None
+        self.uncovered = [] if chosen else uncovered_matrices(model, self.refs)
         if self.uncovered:
             shown = ", ".join(self.uncovered[:5])
             more = f" and {len(self.uncovered) - 5} more" if len(self.uncovered) > 5 else ""

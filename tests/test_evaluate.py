@@ -227,3 +227,18 @@ def test_evaluation_is_deterministic(tiny_baseline, tiny_world):
     model, tok, _ = tiny_baseline
     sets = {t: records(t, rows) for t, rows in tiny_world.eval_sets.items()}
     assert ev.evaluate_all(model, tok, sets) == ev.evaluate_all(model, tok, sets, batch_size=5)
+
+
+def test_encode_pair_adds_no_special_tokens(tiny_baseline):
+    # A Llama-style tokenizer adds a BOS token by default; lm-eval's _encode_pair does not.
+    import copy
+
+    from tokenizers.processors import TemplateProcessing
+
+    _, tok, _ = tiny_baseline
+    bos = copy.deepcopy(tok)
+    bos._tokenizer.post_processor = TemplateProcessing(
+        single=f"{tok.eos_token} $A", special_tokens=[(tok.eos_token, tok.eos_token_id)]
+    )
+    assert bos("a b")["input_ids"][0] == tok.eos_token_id  # the template is active
+    assert ev.encode_pair(bos, "the cat sat", " on") == ev.encode_pair(tok, "the cat sat", " on")

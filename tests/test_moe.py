@@ -96,3 +96,33 @@ def test_a_partly_covered_model_warns_naming_what_is_left_out():
     with pytest.warns(UserWarning, match=r"1 matrices .*down_weight"):
         pruner = Pruner(HalfCovered())
     assert pruner.coverage()["uncovered"] == ["down_weight"]
+
+
+class ParallelExperts(nn.Module):
+    """GraniteMoE-style: the stack is named by its class, not by an `experts` attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(3, 4, 5))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.input_linear = ParallelExperts()
+        self.kernel = nn.Parameter(torch.randn(2, 3, 4))  # a 3-D tensor that is no stack
+
+
+def test_expert_stacks_by_class_name_and_other_3d_tensors_left_out():
+    with pytest.warns(UserWarning, match="kernel"):
+        pruner = Pruner(Block())
+    assert list(pruner.weights) == [f"input_linear.weight[{e}]" for e in range(3)]
+    assert Pruner(Block(), include=[r"weight\[1\]"]).coverage()["prunable_weights"] == 1
+
+
+def test_each_expert_is_named_once():
+    model = tiny("mixtral")
+    names = list(Pruner(model).weights)
+    experts = [n for n in names if ".experts." in n]
+    assert len(names) == len(set(names))
+    assert len(experts) == 2 * 2 * 4  # layers x (gate_up_proj, down_proj) x experts

@@ -1,0 +1,229 @@
+"""Edges of the pruning core that mutation testing showed no test covered (docs/testing.md)."""
+
+import warnings
+
+import pytest
+import torch
+from safetensors import safe_open
+from torch import nn
+
+from pruning_lib import Pruner, Schedule, rate_to_sparsity, sparsity_to_rate
+from pruning_lib.evaluate import chance_level, default_max_new_tokens, main_metric
+from pruning_lib.prune import sparsity_report
+from pruning_lib.regularization import L1Penalty
+from pruning_lib.schedules import exponential_rate
+from pruning_lib.selection import select_masks, step_rate
+from pruning_lib.tasks import LastWord, QuestionAnswer
+
+
+def reference_masks(scores, fraction, scope, masks, relative):
+    """Exact-count selection by a stable sort: the definition select_masks must meet."""
+    names = list(scores)
+    groups = [[n] for n in names] if scope == "layer" else [names]
+    out = {}
+    for group in groups:
+        flat = torch.cat([scores[n].flatten().double() for n in group])
+        keep = torch.cat([masks[n].flatten() for n in group]) if masks else torch.ones_like(flat)
+        keep = keep.bool()
+        already = int((~keep).sum())
+        total = flat.numel()
+        if relative:
+            k = already + round(fraction * (total - already))
+        else:
+            k = max(round(fraction * total), already)
+        key = torch.where(keep, flat, torch.full_like(flat, -1.0))  # pruned first, then lowest
+        order = torch.sort(key, stable=True).indices
+        prune = torch.zeros(total, dtype=torch.bool)
+        prune[order[:k]] = True
+        start = 0
+        for n in group:
+            size = scores[n].numel()
+            out[n] = ~prune[start : start + size].view(scores[n].shape)
+            start += size
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_select_masks_equals_a_stable_sort_on_ties_denormals_and_old_masks(seed):
+    # Scores drawn from a few float32 bit patterns spanning the radix select's first three
+    # 16-bit buckets (denormals), zero and ordinary values, with many ties.
+    g = torch.Generator().manual_seed(seed)
+    bits = torch.tensor([0, 1, 65535, 65536, 70000, 131071, 131072, 131073, 1065353216])
+    shapes = [(3, 5), (4, 2), (1, 7)]
+    scores = {
+        f"w{i}": bits[torch.randint(0, len(bits), shape, generator=g)]
+        .to(torch.int32)
+        .view(torch.float32)
+        for i, shape in enumerate(shapes)
+    }
+    masks = None
+    if seed % 2:
+        masks = {n: torch.rand(s.shape, generator=g) > 0.3 for n, s in scores.items()}
+    for scope in ("layer", "global"):
+        for relative in (False, True):
+            for fraction in (0.0, 0.04, 0.3, 0.5, 0.9):
+                got = select_masks(scores, fraction, scope, masks, relative)
+                want = reference_masks(scores, fraction, scope, masks, relative)
+                for n in scores:
+                    assert torch.equal(got[n], want[n]), (scope, relative, fraction, n)
+
+
+def test_a_pruned_weight_stays_pruned_beside_a_live_zero_score():
+    scores = {"w": torch.tensor([0.0, 5.0])}
+    masks = {"w": torch.tensor([True, False])}
+    assert select_masks(scores, 0.5, masks=masks)["w"].tolist() == [True, False]
+
+
+def test_select_masks_messages_and_shape_check():
+    with pytest.raises(ValueError, match="rate=1.5"):
+        select_masks({"w": torch.ones(2)}, 1.5, relative=True)
+    with pytest.raises(ValueError, match="sparsity=1.5"):
+        select_masks({"w": torch.ones(2)}, 1.5)
+    with pytest.raises(ValueError, match=r"score of w has shape \(3,\), its mask needs \(2,\)"):
+        select_masks({"w": torch.ones(3)}, 0.5, masks={"w": torch.ones(2, dtype=torch.bool)})
+
+
+def two_layers():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+
+
+def test_exclude_and_include_reach_the_pruner():
+    pruner = Pruner(two_layers(), exclude=[r"^2\."])
+    assert list(pruner.weights) == ["0.weight"]
+    assert len(pruner.parameters()) == 1 and pruner.parameters()[0].shape == (6, 4)
+
+
+class ManyBare(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.layer = nn.Linear(2, 2)
+        for i in range(n):
+            self.register_parameter(f"bare{i}", nn.Parameter(torch.ones(2, 2)))
+
+
+def test_uncovered_warning_lists_five_and_counts_the_rest_at_the_callers_line():
+    with pytest.warns(UserWarning) as record:
+        Pruner(ManyBare(7))
+    message = str(record[0].message)
+    assert message.startswith("7 matrices") and "bare4" in message and "bare5" not in message
+    assert "and 2 more" in message and record[0].filename == __file__
+    with pytest.warns(UserWarning) as record:
+        Pruner(ManyBare(5))
+    assert "more" not in str(record[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # include=/exclude= say what the caller wants: no warning
+        assert Pruner(ManyBare(7), include=["layer"]).coverage()["uncovered"] == []
+        assert Pruner(ManyBare(7), exclude=["bare"]).coverage()["uncovered"] == []
+
+
+def test_coverage_and_report_rows():
+    pruner = Pruner(two_layers())
+    assert pruner.coverage() == {"prunable_weights": 2, "prunable_parameters": 42, "uncovered": []}
+    pruner.prune_magnitude(0.5)
+    rows = pruner.report()
+    assert rows[0] == {"name": "0.weight", "total": 24, "nonzero": 12, "sparsity": 0.5}
+    assert rows[-1] == {"name": "total", "total": 42, "nonzero": 21, "sparsity": 0.5}
+    assert sparsity_report({})[-1] == {"name": "total", "total": 0, "nonzero": 0, "sparsity": 0.0}
+
+
+def test_prune_threshold_by_q_is_q_times_each_layers_std():
+    model = two_layers()
+    pruner = Pruner(model)
+    expected = {
+        n: w.detach().abs() >= 0.7 * w.detach().float().std() for n, w in pruner.weights.items()
+    }
+    pruner.prune_threshold(q=0.7)
+    assert all(torch.equal(pruner.masks[n], expected[n]) for n in expected)
+    with pytest.raises(ValueError, match="q=-1"):
+        Pruner(two_layers()).prune_threshold(q=-1)
+
+
+def test_rate_without_masks_counts_exact_zeros_as_pruned():
+    model = two_layers()
+    with torch.no_grad():
+        model[0].weight[:3] = 0.0  # 12 of 24 already zero (an L1 proximal step can do this)
+    pruner = Pruner(model)
+    pruner.prune_rate(0.5)  # half of the 12 still standing in layer 0
+    assert int((model[0].weight == 0).sum()) == 18
+
+
+def test_masks_file_metadata_and_load_errors(tmp_path):
+    pruner = Pruner(two_layers(), scope="global")
+    pruner.prune_magnitude(0.5)
+    path = pruner.save(tmp_path / "masks.safetensors")
+    with safe_open(str(path), "pt") as handle:
+        assert handle.metadata() == {"format": "pruning-lib masks", "scope": "global"}
+        assert handle.get_tensor("0.weight").dtype == torch.uint8
+    other = Pruner(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(6, 3)))
+    with pytest.raises(ValueError, match=r"mask 0.weight has shape \(6, 4\), weight has \(5, 4\)"):
+        other.load(path)
+    with pytest.raises(ValueError, match=r"masks.safetensors.*unknown weights \['0.weight'"):
+        Pruner(nn.Sequential(nn.Identity(), nn.Identity(), nn.Linear(6, 3)), include=["^2"]).load(
+            path
+        )
+
+
+def test_l1_penalty_covers_every_prunable_weight_of_a_model():
+    model = two_layers()
+    total = sum(model[i].weight.abs().sum().item() for i in (0, 2))
+    assert L1Penalty(model, 0.5).penalty(model).item() == pytest.approx(0.5 * total)
+    assert L1Penalty(model, 0).penalty(model) is None
+
+
+def test_rate_and_sparsity_conversions_at_their_bounds():
+    assert rate_to_sparsity(0.3, 0) == 0
+    with pytest.raises(ValueError, match="iterations=-1"):
+        rate_to_sparsity(0.3, -1)
+    with pytest.raises(ValueError, match="iterations=2.0 must be an integer"):
+        rate_to_sparsity(0.3, 2.0)
+    with pytest.raises(ValueError, match=r"iterations=0 is out of range; allowed: \[1, inf\)"):
+        sparsity_to_rate(0.5, 0)
+    with pytest.raises(ValueError, match="sparsity=1.0"):
+        sparsity_to_rate(1.0, 2)
+    assert step_rate(0.3, 0.3) == 0.0
+    with pytest.raises(ValueError, match="target_sparsity=1.0"):
+        step_rate(0.3, 1.0)
+
+
+def test_exponential_from_a_nonzero_start_and_cubic_ignores_power():
+    schedule = Schedule("exponential", 0.2, 0.6, begin_step=0, end_step=40, frequency=10)
+    p = exponential_rate(0.2, 0.6, 4)
+    assert p == pytest.approx(1 - (0.4 / 0.8) ** 0.25)
+    for k, step in enumerate(schedule.pruning_steps()):
+        assert schedule.sparsity_at(step) == pytest.approx(1 - 0.8 * (1 - p) ** k)
+    with pytest.raises(ValueError, match="events=0"):
+        exponential_rate(0.0, 0.5, 0)
+    assert exponential_rate(0.0, 0.5, 1) == pytest.approx(0.5)
+    cubic = Schedule("cubic", 0.1, 0.5, 0, 10, 5, power=2.0)
+    assert cubic.sparsity_at(5) == pytest.approx(0.5 + (0.1 - 0.5) * 0.5**3)
+    assert Schedule("constant", 0.1, 0.5, 0, 10, 5).sparsity_at(0) == 0.5
+    assert Schedule("linear", 0.2, 0.5, 2, 10, 4).curve(3) == [0.0, 0.0, 0.2, 0.2]
+    assert Schedule("linear", 0.5, 0.5, 0, 10, 5).target_sparsity == 0.5  # equal ends allowed
+
+
+def test_main_metric_chance_and_generation_budget():
+    assert [main_metric(t) for t in ("lambada", "story_cloze", "hellaswag", "nq_open")] == [
+        "acc",
+        "acc",
+        "acc",
+        "exact_match",
+    ]
+    words = [LastWord("a", " key"), LastWord("b", " key"), LastWord("c", " hat")]
+    assert chance_level(words) == pytest.approx(2 / 3)
+    qa = [
+        QuestionAnswer("q", ("The cat",), ignore=(r"\b(?:The |the )",)),
+        QuestionAnswer("q", ("cat",), ignore=(r"\b(?:The |the )",)),
+        QuestionAnswer("q", ("dog",)),
+    ]
+    assert chance_level(qa) == pytest.approx(2 / 3)  # "cat" matches "The cat" under NQ's regex
+
+    class Config:
+        n_positions = 100
+
+    class Stub:
+        config = Config()
+
+    assert default_max_new_tokens(Stub()) == 50
+    Config.n_positions = 4096
+    assert default_max_new_tokens(Stub()) == 256
