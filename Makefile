@@ -8,7 +8,7 @@ PROFILE ?= params/tutorial.yaml
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND ?= agg
 
-.PHONY: setup test unit lint reproduce clean browser-deps lab
+.PHONY: setup test unit lint reproduce clean browser-deps lab sync-notebooks
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,11 @@ unit: setup
 
 reproduce: setup
 	$(VENV)/bin/pruning-lib reproduce $(PROFILE)
+
+# Carry edits between each notebook and its text twin (notebooks/NN_name.py, jupytext percent
+# format): the newer of the two wins, and the .ipynb keeps its outputs.
+sync-notebooks: setup
+	$(VENV)/bin/jupytext --sync notebooks/*.ipynb
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

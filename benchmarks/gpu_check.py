@@ -13,13 +13,14 @@ import json
 
 import torch
 
-from pruning_lib.config import ModelConfig, TrainConfig, WorldConfig
-from pruning_lib.data import token_stream
-from pruning_lib.finetune import train
-from pruning_lib.model import small_gpt, train_tokenizer
+from pruning_lib.config import TrainConfig
 from pruning_lib.prune import Pruner
 from pruning_lib.schedules import Schedule
-from pruning_lib.toyworld import generate
+from pruning_lib.study.configs import ModelConfig, WorldConfig
+from pruning_lib.study.data import token_stream
+from pruning_lib.study.model import small_gpt, train_tokenizer
+from pruning_lib.study.toyworld import generate
+from pruning_lib.training.finetune import train
 
 
 def main() -> None:

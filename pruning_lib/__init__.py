@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use: the loop needs Accelerate and the data code, the core does not.
 _LAZY = {
-    "train": ("finetune", "train"),
+    "train": ("training.finetune", "train"),
     "TrainConfig": ("config", "TrainConfig"),
     "L1Penalty": ("regularization", "L1Penalty"),
 }

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from pruning_lib.config import TrainConfig  # noqa: E402
-from pruning_lib.experiment import TOY_SIZES  # noqa: E402
+from pruning_lib.study.experiment import TOY_SIZES  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -27,7 +27,7 @@ TINY_TRAIN = TrainConfig(steps=30, batch_size=8, learning_rate=3e-3, warmup_step
 
 @pytest.fixture(scope="session")
 def tiny_world():
-    from pruning_lib.toyworld import generate
+    from pruning_lib.study.toyworld import generate
 
     return generate(TINY_WORLD)
 
@@ -35,7 +35,7 @@ def tiny_world():
 @pytest.fixture(scope="session")
 def tiny_baseline(tmp_path_factory):
     """A tiny GPT trained for 30 steps on the tiny world: (model, tokenizer, folder)."""
-    from pruning_lib.model import build_baseline, load_causal_lm
+    from pruning_lib.study.model import build_baseline, load_causal_lm
 
     cache = tmp_path_factory.mktemp("cache")
     folder = build_baseline(TINY_WORLD, TINY_MODEL, TINY_TRAIN, cache_dir=cache, progress=False)

@@ -10,11 +10,12 @@ import torch
 from accelerate import PartialState
 from safetensors.torch import save_file
 
-from pruning_lib.config import ModelConfig, TrainConfig
-from pruning_lib.finetune import train
-from pruning_lib.model import small_gpt
+from pruning_lib.config import TrainConfig
 from pruning_lib.prune import Pruner
 from pruning_lib.schedules import Schedule
+from pruning_lib.study.configs import ModelConfig
+from pruning_lib.study.model import small_gpt
+from pruning_lib.training.finetune import train
 
 
 def main() -> None:

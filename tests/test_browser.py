@@ -57,7 +57,7 @@ def _ready(base: str, token: str) -> bool:
 def _smoke_notebook(folder: Path, cache: Path) -> Path:
     import papermill
 
-    from pruning_lib.reproduce import notebook_parameters
+    from pruning_lib.study.reproduce import notebook_parameters
 
     source = ROOT / "notebooks" / "01_baseline.ipynb"
     smoke = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pruning_lib.cli import compare, default_reference, main
+from pruning_lib.study.cli import compare, default_reference, main
 
+CLI = [sys.executable, "-m", "pruning_lib.study.cli"]
 REFERENCE = json.loads(default_reference().read_text())
 
 
@@ -76,7 +77,7 @@ def test_bad_tolerance_is_refused(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(REFERENCE))
     done = subprocess.run(
-        [sys.executable, "-m", "pruning_lib.cli", "compare", str(path), "--accuracy-points", "nan"],
+        [*CLI, "compare", str(path), "--accuracy-points", "nan"],
         capture_output=True,
         text=True,
     )

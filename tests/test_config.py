@@ -1,14 +1,7 @@
 import pytest
 
-from pruning_lib.config import (
-    EvalConfig,
-    ModelConfig,
-    TrainConfig,
-    WorldConfig,
-    config_hash,
-    from_dict,
-    load_yaml,
-)
+from pruning_lib.config import TrainConfig, config_hash, from_dict
+from pruning_lib.study.configs import EvalConfig, ModelConfig, WorldConfig, load_yaml
 
 
 def test_defaults_validate():

@@ -8,12 +8,12 @@ from safetensors import safe_open
 from torch import nn
 
 from pruning_lib import Pruner, Schedule, rate_to_sparsity, sparsity_to_rate
-from pruning_lib.evaluate import chance_level, default_max_new_tokens, main_metric
 from pruning_lib.prune import sparsity_report
 from pruning_lib.regularization import L1Penalty
 from pruning_lib.schedules import exponential_rate
 from pruning_lib.selection import select_masks, step_rate
-from pruning_lib.tasks import LastWord, QuestionAnswer
+from pruning_lib.study.evaluate import chance_level, default_max_new_tokens, main_metric
+from pruning_lib.study.tasks import LastWord, QuestionAnswer
 
 
 def reference_masks(scores, fraction, scope, masks, relative):

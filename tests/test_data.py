@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from pruning_lib import data
-from pruning_lib.tasks import LastWord, MultipleChoice, QuestionAnswer, to_record
+from pruning_lib.study import data
+from pruning_lib.study.tasks import LastWord, MultipleChoice, QuestionAnswer, to_record
+from pruning_lib.training import finetune
 
 # One row per task, with the real hub field names (values abridged from the datasets).
 HUB_ROWS = {
@@ -152,8 +153,8 @@ def test_token_stream_and_batches(tiny_baseline):
     eos = tokenizer.eos_token_id
     assert stream.tolist().count(eos) == 2 and stream[-1].item() == eos
     long = torch.arange(100)
-    batch = data.sample_batch(long, 4, 10, torch.Generator().manual_seed(0))
+    batch = finetune.sample_batch(long, 4, 10, torch.Generator().manual_seed(0))
     assert batch.shape == (4, 10)
     assert ((batch[:, 1:] - batch[:, :-1]) == 1).all()  # contiguous windows
     with pytest.raises(ValueError, match="block_size=200"):
-        data.sample_batch(long, 4, 200, torch.Generator())
+        finetune.sample_batch(long, 4, 200, torch.Generator())

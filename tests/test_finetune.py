@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from pruning_lib import finetune
 from pruning_lib.config import TrainConfig
-from pruning_lib.model import small_gpt
+from pruning_lib.study.model import small_gpt
+from pruning_lib.training import finetune
 from tests.conftest import TINY_MODEL
 
 

@@ -20,7 +20,7 @@ def test_accelerate_launch_two_processes_smoke_profile(tmp_path):
     command = accelerate_launch(
         2,
         "-m",
-        "pruning_lib.launch",
+        "pruning_lib.study.launch",
         str(profile),
         "--sparsity",
         "0.5",
@@ -55,7 +55,7 @@ def test_launch_bad_sparsity_exits_2(tmp_path):
         [
             sys.executable,
             "-m",
-            "pruning_lib.launch",
+            "pruning_lib.study.launch",
             str(ROOT / "params" / "smoke.yaml"),
             "--sparsity",
             "1.5",

@@ -3,7 +3,12 @@
 import subprocess
 import sys
 
-LOOP_AND_STUDY = ("accelerate", "pruning_lib.finetune", "pruning_lib.data", "datasets")
+LOOP_AND_STUDY = (
+    "accelerate",
+    "datasets",
+    "pruning_lib.training.finetune",
+    "pruning_lib.study.data",
+)
 
 
 def imported_after(statement: str) -> set[str]:
@@ -23,4 +28,41 @@ def test_pruner_and_schedules_leave_the_loop_out():
 
 def test_train_is_exported_lazily_from_the_package():
     loaded = imported_after("from pruning_lib import train, TrainConfig, L1Penalty")
-    assert "pruning_lib.finetune" in loaded
+    assert "pruning_lib.training.finetune" in loaded
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    return {"training": 2, "study": 3}.get(parts[1], 1) if len(parts) > 2 else 1
+
+
+def test_no_import_reaches_up_a_layer():
+    # Every `import` and `from ... import` of the package, resolved to a module name: the
+    # library (pruning_lib/*.py) never imports training or the study, training never the study.
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "pruning_lib"
+    arrows = []
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        module = ".".join(p for p in parts if p != "__init__")
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".")[: len(module.split(".")) - node.level + is_package]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                names = [f"{target}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("pruning_lib.") and layer_of(name) > layer_of(module):
+                    arrows.append(f"{module} -> {name}")
+    # The package's __init__ loads train lazily (importlib), never at import time.
+    assert arrows == []
+    assert layer_of("pruning_lib.prune") == 1 and layer_of("pruning_lib.study.cli") == 3

@@ -5,13 +5,13 @@ import copy
 import pytest
 import torch
 
-from pruning_lib import finetune
 from pruning_lib.config import TrainConfig
-from pruning_lib.model import small_gpt
 from pruning_lib.prune import Pruner
-from pruning_lib.recipes import l1_then_prune
 from pruning_lib.regularization import L1Penalty
 from pruning_lib.schedules import Schedule
+from pruning_lib.study.model import small_gpt
+from pruning_lib.training import finetune
+from pruning_lib.training.recipes import l1_then_prune
 from tests.conftest import TINY_MODEL, accelerate_launch
 
 
@@ -237,7 +237,7 @@ def test_bf16_autocast_on_cpu_keeps_masks_exact_and_loss_finite():
 
 
 def test_iterative_is_one_continuous_run_with_one_optimizer():
-    from pruning_lib.recipes import iterative, round_steps
+    from pruning_lib.training.recipes import iterative, round_steps
 
     calls = []
     real_train = finetune.train
@@ -246,7 +246,7 @@ def test_iterative_is_one_continuous_run_with_one_optimizer():
         calls.append(args)
         return real_train(*args, **kwargs)
 
-    import pruning_lib.recipes as recipes
+    import pruning_lib.training.recipes as recipes
 
     recipes.train, saved = counting_train, recipes.train
     try:

@@ -4,8 +4,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pruning_lib import model as model_lib
-from pruning_lib.config import ModelConfig, TrainConfig
+from pruning_lib.config import TrainConfig
+from pruning_lib.study import model as model_lib
+from pruning_lib.study.configs import ModelConfig
 from tests.conftest import TINY_MODEL, TINY_TRAIN, TINY_WORLD
 
 
@@ -19,8 +20,8 @@ def test_tokenizer_roundtrip_and_single_token_names(tiny_world):
 
 def test_default_vocab_keeps_every_name_one_token():
     # Single-token names let a small model store a fact at the name's position.
-    from pruning_lib.config import WorldConfig
-    from pruning_lib.toyworld import generate
+    from pruning_lib.study.configs import WorldConfig
+    from pruning_lib.study.toyworld import generate
 
     world = generate(WorldConfig())
     tok = model_lib.train_tokenizer(world.train_documents, ModelConfig().vocab_size)
@@ -74,7 +75,7 @@ def test_baseline_cache_reused_and_keyed_by_config(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("retrained although the config did not change")
 
-    monkeypatch.setattr("pruning_lib.finetune.train", no_training)
+    monkeypatch.setattr("pruning_lib.training.finetune.train", no_training)
     assert model_lib.build_baseline(TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path) == first
     monkeypatch.undo()
     other = TrainConfig(**{**small.__dict__, "seed": 7})

@@ -7,8 +7,9 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from pruning_lib import Pruner, finetune
+from pruning_lib import Pruner
 from pruning_lib.config import TrainConfig
+from pruning_lib.training import finetune
 
 SMALL = dict(
     vocab_size=64,

@@ -13,12 +13,12 @@ import nbformat
 import pytest
 import yaml
 
-from pruning_lib import reproduce
-from pruning_lib.runtime import REPOSITORY_URL
+from pruning_lib.study import reproduce
+from pruning_lib.study.runtime import REPOSITORY_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CLI = [sys.executable, "-m", "pruning_lib.cli"]
+CLI = [sys.executable, "-m", "pruning_lib.study.cli"]
 ENV = {
     **os.environ,
     "MPLBACKEND": "agg",
@@ -52,15 +52,6 @@ def test_notebook_shape(path):
     # Committed with the tutorial outputs (nbval checks them).
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"
-
-
-def test_tutorial_profile_is_the_notebooks_defaults():
-    profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
-    defaults = {}
-    for path in NOTEBOOKS:
-        defaults.update(reproduce.notebook_parameters(path))
-    for key, value in profile.items():
-        assert defaults[key] == value, key
 
 
 @pytest.mark.parametrize("name", ["tutorial", "smoke", "paper", "colab"])
@@ -225,8 +216,8 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
 
 def _hub_offline_files(tmp_path):
     """A tiny model saved with save_pretrained and the six datasets in the hub schemas."""
-    from pruning_lib.config import ModelConfig
-    from pruning_lib.model import save_model, small_gpt, train_tokenizer
+    from pruning_lib.study.configs import ModelConfig
+    from pruning_lib.study.model import save_model, small_gpt, train_tokenizer
     from tests.test_data import HUB_ROWS
 
     texts = [json.dumps(row) for row in HUB_ROWS.values()] * 20
@@ -283,8 +274,8 @@ def test_failure_names_notebook_and_cell_and_keeps_earlier_results(tmp_path):
 
 def test_tables_print_the_same_from_cache_or_fresh(capsys):
     """A result read back from the JSON cache (keys sorted) prints like a fresh one."""
-    from pruning_lib.notebook import show_comparison, show_scores
-    from pruning_lib.tasks import TASK_NAMES
+    from pruning_lib.study.notebook import show_comparison, show_scores
+    from pruning_lib.study.tasks import TASK_NAMES
 
     fresh = {t: {"acc": 0.5, "exact_match": 0.25, "ppl": 3.0, "chance": 0.1} for t in TASK_NAMES}
     cached = json.loads(json.dumps(fresh, sort_keys=True))
@@ -296,3 +287,49 @@ def test_tables_print_the_same_from_cache_or_fresh(capsys):
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
     assert outputs[0].index("LAMBADA") < outputs[0].index("StoryCloze") < outputs[0].index("NQ")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_code_equals_its_text_source(path):
+    # The .py twin (jupytext percent format) is the source of truth; `make sync-notebooks`
+    # carries an edit of either into the other.
+    import jupytext
+
+    text = jupytext.read(path.with_suffix(".py"))
+    notebook = nbformat.read(path, as_version=4)
+
+    def cells(nb):
+        return [
+            (c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells
+        ]
+
+    assert cells(text) == cells(notebook)
+    assert notebook.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+
+
+def test_parameters_cells_and_tutorial_profile_follow_the_one_schema():
+    from pruning_lib.study.parameters import SHARED, STUDY, defaults
+
+    schema = defaults()
+    seen = set()
+    for path in NOTEBOOKS:
+        for key, value in reproduce.notebook_parameters(path).items():
+            assert key in schema, (path.stem, key)
+            assert value == schema[key], (path.stem, key)
+            seen.add(key)
+    # Every notebook parameter is in some notebook; shared ones only the hub profiles set
+    # may stay out of the cells.
+    hub_only = {"corpus_limit", "grad_accum_steps", "block_size", "mixed_precision", "cache_dir"}
+    assert set(STUDY) <= seen and set(SHARED) - hub_only <= seen
+    assert not hub_only & seen
+    profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
+    for key, value in profile.items():
+        assert schema[key] == value, key
+
+
+def test_hub_only_parameters_reach_every_notebook(tmp_path):
+    path = tmp_path / "hubby.yaml"
+    path.write_text("profile: hubby\nblock_size: 256\nmixed_precision: bf16\n")
+    _, jobs, _ = reproduce.plan(path)
+    assert all(j.parameters["block_size"] == 256 for j in jobs)
+    assert all(j.parameters["mixed_precision"] == "bf16" for j in jobs)

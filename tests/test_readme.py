@@ -50,7 +50,7 @@ def test_every_readme_command_is_known():
         if command.startswith("make "):
             assert re.search(rf"^{command.split()[1]}:", makefile, re.M), command
     help_text = subprocess.run(
-        [sys.executable, "-m", "pruning_lib.cli", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "pruning_lib.study.cli", "--help"], capture_output=True, text=True
     ).stdout
     for command in commands:
         if command.startswith("pruning-lib "):

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from pruning_lib.config import WorldConfig
-from pruning_lib.tasks import REQUIRED_FIELDS, render_solved
-from pruning_lib.toyworld import EVAL_TASKS, RELATIONS, generate
+from pruning_lib.study.configs import WorldConfig
+from pruning_lib.study.tasks import REQUIRED_FIELDS, render_solved
+from pruning_lib.study.toyworld import EVAL_TASKS, RELATIONS, generate
 from tests.conftest import TINY_WORLD
 
 

@@ -27,11 +27,22 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from tqdm import tqdm
 
-from .config import TrainConfig, validate
-from .data import sample_batch
-from .hooks import HookList, TrainHooks
+from ..config import TrainConfig, validate
+from ..hooks import HookList, TrainHooks
 
 __all__ = ["HookList", "TrainHooks", "TrainResult", "lr_at", "make_optimizer", "train"]
+
+
+def sample_batch(
+    stream: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``batch_size`` random windows of ``block_size`` tokens from the stream.  # (B, T)"""
+    if len(stream) <= block_size:
+        raise ValueError(
+            f"the corpus has {len(stream)} tokens, fewer than block_size={block_size} + 1"
+        )
+    starts = torch.randint(0, len(stream) - block_size, (batch_size,), generator=generator)
+    return torch.stack([stream[s : s + block_size] for s in starts.tolist()])
 
 
 @dataclass

@@ -29,14 +29,15 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from .config import ModelConfig, validate
+from ..config import validate
+from .configs import ModelConfig
 
 EOS = "<|endoftext|>"
 
 
 def repo_root() -> Path | None:
     """The checkout this package runs from, or None when installed elsewhere."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     return root if (root / "pyproject.toml").is_file() else None
 
 
@@ -187,7 +188,7 @@ BASELINE_VERSION = 1  # bump when the training recipe changes, so old caches are
 
 def baseline_key(world_config, model_config, train_config) -> str:
     """The cache key of a baseline: the hash of everything that shapes it."""
-    from .config import config_hash
+    from ..config import config_hash
 
     return config_hash(world_config, model_config, train_config, {"version": BASELINE_VERSION})
 
@@ -205,9 +206,9 @@ def build_baseline(
     The folder is ``<cache>/baseline-<hash of the configs>``: any notebook can run alone,
     and the model is retrained only when a config changed.
     """
-    from .config import validate
+    from ..config import validate
+    from ..training.finetune import LocalAccelerator, train
     from .data import token_stream
-    from .finetune import LocalAccelerator, train
     from .runtime import seed_everything
     from .toyworld import generate
 

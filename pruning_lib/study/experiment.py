@@ -22,16 +22,17 @@ from typing import Any
 
 import torch
 
-from .config import EvalConfig, ModelConfig, TrainConfig, WorldConfig, config_hash
+from ..config import TrainConfig, config_hash
+from ..hooks import TrainHooks
+from ..prune import Pruner
+from ..schedules import Schedule
+from ..training.recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
+from .configs import EvalConfig, ModelConfig, WorldConfig
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
-from .hooks import TrainHooks
 from .model import build_baseline, default_cache_dir, load_causal_lm, repo_root
 from .parameters import Settings
-from .prune import Pruner
-from .recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
 from .runtime import pick_device, seed_everything, set_threads
-from .schedules import Schedule
 from .tasks import TASK_NAMES
 from .toyworld import generate
 

@@ -1,6 +1,6 @@
 """Our Tables 3 and 4 from cached experiments, Figures 3 and 4, and the pattern checks.
 
-``collect`` asks the :class:`~pruning_lib.experiment.Experiment` for the dense model,
+``collect`` asks the :class:`~pruning_lib.study.experiment.Experiment` for the dense model,
 the control, and each sparsity one-shot and fine-tuned (cached runs come back at once).
 ``write_results`` writes ``results.json`` and ``results.md`` atomically.
 """
@@ -17,7 +17,7 @@ from .notebook import mean_qa
 
 def collect(experiment: Experiment, sparsities: list[float]) -> dict[str, Any]:
     """Every run the tables need, plus the rows and the checks."""
-    from .efficiency import parameter_counts
+    from ..efficiency import parameter_counts
 
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
     # Whole-model non-zero counts, derived from the baseline and each run's pruning report

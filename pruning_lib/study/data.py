@@ -103,15 +103,3 @@ def token_stream(tokenizer, documents: list[str]) -> torch.Tensor:
         ids.extend(encoded)
         ids.append(eos)
     return torch.tensor(ids, dtype=torch.long)
-
-
-def sample_batch(
-    stream: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator
-) -> torch.Tensor:
-    """``batch_size`` random windows of ``block_size`` tokens from the stream.  # (B, T)"""
-    if len(stream) <= block_size:
-        raise ValueError(
-            f"the corpus has {len(stream)} tokens, fewer than block_size={block_size} + 1"
-        )
-    starts = torch.randint(0, len(stream) - block_size, (batch_size,), generator=generator)
-    return torch.stack([stream[s : s + block_size] for s in starts.tolist()])

@@ -16,7 +16,7 @@ The same seed gives byte-identical output; no evaluation passage occurs verbatim
 training; every fact a question asks is stated in training.
 
 Example:
-    >>> from pruning_lib.config import WorldConfig
+    >>> from pruning_lib.study.configs import WorldConfig
     >>> world = generate(WorldConfig(n_people=8, bios_per_person=2, qa_repeats=1,
     ...                              n_stories=4, n_activities=4, n_passages=4, n_eval=4))
     >>> sorted(world.eval_sets) == sorted(EVAL_TASKS)
@@ -31,7 +31,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import WorldConfig, validate
+from ..config import validate
+from .configs import WorldConfig
 from .tasks import TASK_NAMES, render_solved
 
 EVAL_TASKS = TASK_NAMES

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checks import check_fraction, check_number
-from .config import TrainConfig, validate
+from ..checks import check_fraction, check_number
+from ..config import TrainConfig, validate
+from ..hooks import HookList, TrainHooks
+from ..prune import Pruner
+from ..regularization import L1Penalty
+from ..schedules import Schedule
+from ..selection import check_scope, sparsity_to_rate
 from .finetune import TrainResult, train
-from .hooks import HookList, TrainHooks
-from .prune import Pruner
-from .regularization import L1Penalty
-from .schedules import Schedule
-from .selection import check_scope, sparsity_to_rate
 
 
 def oneshot(model: nn.Module, sparsity: float, scope: str = "layer", scores=None) -> Pruner:

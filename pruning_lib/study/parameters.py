@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import bounded, bounded_items, from_dict
+from ..config import bounded, bounded_items, from_dict
 
 MAX_STEPS = 10**7  # a bound on every step count: a typo such as 1e23 is refused, not run
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit

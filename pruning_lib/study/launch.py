@@ -3,9 +3,9 @@
 The notebooks run in one kernel; this script is the same recipe for ``accelerate launch``,
 so the paper profile's fine-tuning spreads over every GPU of a machine:
 
-    accelerate launch --multi_gpu --num_processes 8 -m pruning_lib.launch params/paper.yaml \\
+    accelerate launch --multi_gpu --num_processes 8 -m pruning_lib.study.launch params/paper.yaml \\
         --sparsity 0.5
-    python -m pruning_lib.launch params/smoke.yaml --sparsity 0.5   # one process
+    python -m pruning_lib.study.launch params/smoke.yaml --sparsity 0.5   # one process
 
 Every rank prunes the same weights to the same masks; the training loop gives each rank
 its slice of the global batch; the main process evaluates and writes
@@ -18,16 +18,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import load_yaml
+from ..prune import Pruner
+from ..training.finetune import make_accelerator, train
+from .configs import load_yaml
 from .experiment import Experiment, runs_dir, write_json
-from .finetune import make_accelerator, train
 from .model import save_model
 from .parameters import settings_from
-from .prune import Pruner
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pruning_lib.launch", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pruning_lib.study.launch", description=__doc__)
     parser.add_argument("profile", help="a YAML parameter file, e.g. params/paper.yaml")
     parser.add_argument("--sparsity", type=float, required=True, help="target sparsity in [0, 1)")
     parser.add_argument(
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         names = set(settings_from({}).__dataclass_fields__)
         settings = settings_from({k: v for k, v in values.items() if k in names})
     except ValueError as error:
-        print(f"pruning_lib.launch: error: {error}", file=sys.stderr)
+        print(f"pruning_lib.study.launch: error: {error}", file=sys.stderr)
         return 2
     experiment = Experiment(settings, progress=True)
     config = experiment.finetune_config()

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .checks import check_number
+from ..checks import check_number
 
 
 def default_reference() -> Path:

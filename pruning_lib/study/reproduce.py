@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import load_yaml
+from .configs import load_yaml
 from .experiment import write_json
 from .model import repo_root
-from .parameters import check_parameters, defaults
+from .parameters import SHARED, check_parameters, defaults
 
 NOTEBOOK_ORDER = (
     "01_baseline",
@@ -106,9 +106,12 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
         raise ValueError(f"{name}: {error}") from None
     merged = {**defaults(), **values}
     jobs = []
+    # A notebook gets its own parameters, and every shared one the profile sets (the hub
+    # profiles' corpus_limit, block_size... are not in the tutorial's parameters cells).
+    shared = {k: v for k, v in values.items() if k in SHARED}
     for notebook in names:
         own = notebook_parameters(folder / f"{notebook}.ipynb")
-        parameters = {k: merged[k] for k in own if k in merged}
+        parameters = {**{k: merged[k] for k in own if k in merged}, **shared}
         if notebook == "03_rate":
             for sparsity in merged["sparsities"]:
                 output = f"{notebook}_{sparsity}"
@@ -121,7 +124,7 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
 def library_fingerprint() -> str:
     """A hash of the library's sources: outputs made by other code are not current."""
     digest = hashlib.sha256()
-    for path in sorted((Path(__file__).parent).glob("*.py")):
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
