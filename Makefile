@@ -12,12 +12,12 @@ export MPLBACKEND ?= agg
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@# torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install \
 		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -e ".[test,notebooks,lmeval]"
+	$(PY) -m pip install -c constraints.txt -e ".[test,notebooks,lmeval]"
 	@touch $@
 
 lint: setup

@@ -154,7 +154,9 @@ saved = experiment.save_result("02_threshold", {"absolute": absolute, "relative"
 #
 # - A threshold fixes a cut-off, not a sparsity: the sparsity it gives depends on the weights.
 # - The q × std rule prunes every layer to a similar fraction; one absolute threshold does not.
-# - Without fine-tuning, recall of facts (the QA tasks) fades first as the threshold grows.
+# - Without fine-tuning, LAMBADA and the QA tasks fade first as the threshold grows (at
+#   |w| < 0.04: LAMBADA 0.620 → 0.365, WebQ 0.730 → 0.480, NQ 0.640 → 0.510), while StoryCloze
+#   and HellaSwag stay near 1.
 #
 # ## Exercises
 #

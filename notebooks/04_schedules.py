@@ -134,8 +134,10 @@ saved = experiment.save_result("04_schedules", results)
 #
 # - Every schedule ends at exactly the target sparsity at `schedule_end_step`, whatever the
 #   frequency.
-# - Gradual schedules give the model time to adapt; the constant schedule prunes everything
-#   at step 0 and spends all of its steps recovering.
+# - The constant schedule prunes everything at step 0; at the end all four schedules are
+#   within 0.025 of each other on every task (LAMBADA 0.825 to 0.835, NQ 0.600 to 0.625),
+#   which one seed and 200 items cannot separate. At 0.5 sparsity on this model, when the
+#   pruning happens matters less than that the masks are held through fine-tuning.
 #
 # ## Exercises
 #

@@ -129,10 +129,12 @@ saved = experiment.save_result("05_l1_regularization", results)
 # ## Summary
 #
 # - A larger λ moves weight mass toward zero: the histogram's left edge grows.
-# - Too large a λ costs accuracy before any pruning; a moderate one can make pruning cheaper.
+# - λ = 0.0001 lowers the mean QA score before pruning from 0.787 to 0.767; every λ > 0 makes
+#   pruning a little cheaper (pruned 0.683 to 0.695 against 0.662 at λ = 0), and after
+#   fine-tuning all four end between 0.778 and 0.790, within noise of each other.
 #
 # ## Exercises
 #
-# 1. Prune by threshold after L1 (`pruning_lib.regularization.l1_then_prune(..., threshold=0.01)`):
+# 1. Prune by threshold after L1 (`pruning_lib.training.recipes.l1_then_prune(..., threshold=0.01)`):
 #    how much sparsity does the same threshold give for each λ?
 # 2. Apply L1 only to the MLP weights (`L1Penalty(prunable_weights(model, include=[r"mlp"]), lam)`).

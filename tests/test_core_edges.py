@@ -1,5 +1,6 @@
 """Edges of the pruning core that mutation testing showed no test covered (docs/testing.md)."""
 
+import os
 import warnings
 
 import pytest
@@ -107,7 +108,9 @@ def test_uncovered_warning_lists_five_and_counts_the_rest_at_the_callers_line():
         Pruner(ManyBare(7))
     message = str(record[0].message)
     assert message.startswith("7 matrices") and "bare4" in message and "bare5" not in message
-    assert "and 2 more" in message and record[0].filename == __file__
+    assert "and 2 more" in message
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampolines add a stack frame
+        assert record[0].filename == __file__  # the warning points at the caller's line
     with pytest.warns(UserWarning) as record:
         Pruner(ManyBare(5))
     assert "more" not in str(record[0].message)
