@@ -116,7 +116,7 @@ print(
 # %%
 import json
 
-from pruning_lib.study.model import baseline_key
+from pruning_lib.study.baseline import baseline_key
 
 history_file = (
     experiment.cache

@@ -35,7 +35,8 @@ def tiny_world():
 @pytest.fixture(scope="session")
 def tiny_baseline(tmp_path_factory):
     """A tiny GPT trained for 30 steps on the tiny world: (model, tokenizer, folder)."""
-    from pruning_lib.study.model import build_baseline, load_causal_lm
+    from pruning_lib.study.baseline import build_baseline
+    from pruning_lib.study.model import load_causal_lm
 
     cache = tmp_path_factory.mktemp("cache")
     folder = build_baseline(TINY_WORLD, TINY_MODEL, TINY_TRAIN, cache_dir=cache, progress=False)

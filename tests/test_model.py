@@ -6,6 +6,7 @@ from safetensors.torch import load_file
 
 from pruning_lib.config import TrainConfig
 from pruning_lib.study import model as model_lib
+from pruning_lib.study.baseline import build_baseline
 from pruning_lib.study.configs import ModelConfig
 from tests.conftest import TINY_MODEL, TINY_TRAIN, TINY_WORLD
 
@@ -67,25 +68,21 @@ def test_remote_code_is_not_run(tmp_path, tiny_baseline):
 
 def test_baseline_cache_reused_and_keyed_by_config(tmp_path, monkeypatch):
     small = TrainConfig(**{**TINY_TRAIN.__dict__, "steps": 3})
-    first = model_lib.build_baseline(
-        TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path, progress=False
-    )
+    first = build_baseline(TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path, progress=False)
     weights = load_file(first / "model.safetensors")
 
     def no_training(*args, **kwargs):
         raise AssertionError("retrained although the config did not change")
 
     monkeypatch.setattr("pruning_lib.training.finetune.train", no_training)
-    assert model_lib.build_baseline(TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path) == first
+    assert build_baseline(TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path) == first
     monkeypatch.undo()
     other = TrainConfig(**{**small.__dict__, "seed": 7})
-    second = model_lib.build_baseline(
-        TINY_WORLD, TINY_MODEL, other, cache_dir=tmp_path, progress=False
-    )
+    second = build_baseline(TINY_WORLD, TINY_MODEL, other, cache_dir=tmp_path, progress=False)
     assert second != first
     assert json.loads((second / "configs.json").read_text())["train"]["seed"] == 7
     # Same seed retrained from scratch gives identical weights (determinism).
-    again = model_lib.build_baseline(
+    again = build_baseline(
         TINY_WORLD, TINY_MODEL, small, cache_dir=tmp_path, progress=False, retrain=True
     )
     for name, tensor in load_file(again / "model.safetensors").items():

@@ -202,7 +202,7 @@ def _read_json(path: str | Path, what: str) -> dict[str, Any]:
 
 
 def _compare_command(args) -> int:
-    from .notebook import format_table
+    from .tables import format_table
 
     check_number("--accuracy-points", args.accuracy_points, 0)
     check_number("--perplexity-ratio", args.perplexity_ratio, 0)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,12 @@ from ..hooks import TrainHooks
 from ..prune import Pruner
 from ..schedules import Schedule
 from ..training.recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
+from .baseline import build_baseline
 from .configs import EvalConfig, ModelConfig, WorldConfig
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
-from .model import build_baseline, default_cache_dir, load_causal_lm, repo_root
+from .files import default_cache_dir, runs_dir, write_json
+from .model import load_causal_lm
 from .parameters import Settings
 from .runtime import pick_device, seed_everything, set_threads
 from .tasks import TASK_NAMES
@@ -52,20 +53,6 @@ TOY_SIZES = {
         ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=32, block_size=64),
     ),
 }
-
-
-def runs_dir(profile: str) -> Path:
-    root = repo_root() or Path.cwd()
-    return root / "runs" / profile
-
-
-def write_json(path: Path, value: Any) -> Path:
-    """Write JSON to a temporary name, then rename: a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
 
 
 class EvalHook(TrainHooks):

@@ -21,7 +21,8 @@ from pathlib import Path
 from ..prune import Pruner
 from ..training.finetune import make_accelerator, train
 from .configs import load_yaml
-from .experiment import Experiment, runs_dir, write_json
+from .experiment import Experiment
+from .files import runs_dir, write_json
 from .model import save_model
 from .parameters import settings_from
 

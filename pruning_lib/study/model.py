@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +29,9 @@ from transformers import (
 
 from ..config import validate
 from .configs import ModelConfig
+from .files import atomic_dir, commit_dir
 
 EOS = "<|endoftext|>"
-
-
-def repo_root() -> Path | None:
-    """The checkout this package runs from, or None when installed elsewhere."""
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / "pyproject.toml").is_file() else None
-
-
-def default_cache_dir() -> Path:
-    """``$PRUNING_LIB_CACHE``, else ``runs/cache`` in the checkout, else ``~/.cache``."""
-    if os.environ.get("PRUNING_LIB_CACHE"):
-        return Path(os.environ["PRUNING_LIB_CACHE"])
-    root = repo_root()
-    if root is not None:
-        return root / "runs" / "cache"
-    return Path.home() / ".cache" / "pruning-lib"
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
@@ -140,24 +123,6 @@ def load_causal_lm(
     return model, tokenizer
 
 
-def atomic_dir(target: Path) -> Path:
-    """A fresh temporary folder beside ``target``; pass it to :func:`commit_dir`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-
-
-def commit_dir(tmp: Path, target: Path) -> None:
-    """Replace ``target`` with ``tmp`` (the old folder survives until the rename)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def save_model(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerFast,
@@ -176,70 +141,4 @@ def save_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     commit_dir(tmp, folder)
-    return folder
-
-
-def count_parameters(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-BASELINE_VERSION = 1  # bump when the training recipe changes, so old caches are not reused
-
-
-def baseline_key(world_config, model_config, train_config) -> str:
-    """The cache key of a baseline: the hash of everything that shapes it."""
-    from ..config import config_hash
-
-    return config_hash(world_config, model_config, train_config, {"version": BASELINE_VERSION})
-
-
-def build_baseline(
-    world_config,
-    model_config: ModelConfig,
-    train_config,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    retrain: bool = False,
-) -> Path:
-    """Train the tutorial baseline, or find it in the cache; returns its folder.
-
-    The folder is ``<cache>/baseline-<hash of the configs>``: any notebook can run alone,
-    and the model is retrained only when a config changed.
-    """
-    from ..config import validate
-    from ..training.finetune import LocalAccelerator, train
-    from .data import token_stream
-    from .runtime import seed_everything
-    from .toyworld import generate
-
-    for config in (world_config, model_config, train_config):
-        validate(config)
-    folder = Path(cache_dir or default_cache_dir()) / (
-        "baseline-" + baseline_key(world_config, model_config, train_config)
-    )
-    if (folder / "model.safetensors").is_file() and not retrain:
-        return folder
-    world = generate(world_config)
-    tokenizer = train_tokenizer(world.train_documents, model_config.vocab_size)
-    seed_everything(train_config.seed)
-    model = small_gpt(model_config, vocab_size=len(tokenizer))
-    stream = token_stream(tokenizer, world.train_documents)
-    # One process on the CPU, also under `accelerate launch`, so the baseline (and its
-    # cache) is the same however it is started.
-    local = LocalAccelerator("cpu")
-    result = train(
-        model, stream, train_config, model_config.block_size, progress=progress, accelerator=local
-    )
-    configs = {
-        "world": world_config.__dict__,
-        "model": model_config.__dict__,
-        "train": train_config.__dict__,
-        "version": BASELINE_VERSION,
-    }
-    save_model(
-        model,
-        tokenizer,
-        folder,
-        extra={"history.json": result.history, "configs.json": configs},
-    )
     return folder

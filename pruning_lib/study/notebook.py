@@ -18,6 +18,7 @@ from .evaluate import main_metric
 from .experiment import Experiment
 from .parameters import check_parameters, parameters_in
 from .runtime import describe_environment, seed_everything
+from .tables import format_table
 from .tasks import DISPLAY_NAMES, TASK_NAMES
 
 
@@ -38,24 +39,6 @@ def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     experiment = Experiment(settings, progress=progress)
     print(describe_environment())
     return experiment
-
-
-def format_value(value: Any, digits: int = 3) -> str:
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def format_table(rows: list[dict[str, Any]], columns: list[str], digits: int = 3) -> str:
-    """A plain-text table with rounded floats (stable text for nbval)."""
-    cells = [[format_value(r.get(c, ""), digits) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
 
 
 def ordered(scores: dict[str, Any]) -> list[str]:

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .configs import load_yaml
-from .experiment import write_json
-from .model import repo_root
+from .files import repo_root, write_json
 from .parameters import SHARED, check_parameters, defaults
 
 NOTEBOOK_ORDER = (

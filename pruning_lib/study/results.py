@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .experiment import Experiment, write_json
+from .experiment import Experiment
+from .files import write_json
 from .notebook import mean_qa
 
 

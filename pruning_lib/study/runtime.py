@@ -17,14 +17,15 @@ import sys
 import numpy as np
 import torch
 
+from ..checks import check_number
+
 # Where Colab installs the package from; the notebooks' first cell reads it.
 REPOSITORY_URL = "https://github.com/pruning-lib/pruning-lib"
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) with one number."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed={seed!r} must be an integer")
+    check_number("seed", seed, 0, 2**63 - 1, integer=True)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -37,8 +38,7 @@ def set_threads(threads: int | None) -> int:
     count, and on a shared machine one thread keeps its speed where two slow down.
     """
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads={threads!r} must be an integer >= 1")
+        check_number("threads", threads, 1, integer=True)
         torch.set_num_threads(threads)
     return torch.get_num_threads()
 

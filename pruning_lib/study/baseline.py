@@ -1,0 +1,71 @@
+"""The toy baseline: the world, its tokenizer and the small GPT trained on it, cached.
+
+Orchestration on top of ``model.py`` (tokenizer, model, loading), the toy world and the
+training loop: ``build_baseline`` trains once per configuration and reuses the cached folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import config_hash, validate
+from ..training.finetune import LocalAccelerator, train
+from .configs import ModelConfig
+from .data import token_stream
+from .files import default_cache_dir
+from .model import save_model, small_gpt, train_tokenizer
+from .runtime import seed_everything
+from .toyworld import generate
+
+BASELINE_VERSION = 1  # bump when the training recipe changes, so old caches are not reused
+
+
+def baseline_key(world_config, model_config, train_config) -> str:
+    """The cache key of a baseline: the hash of everything that shapes it."""
+    return config_hash(world_config, model_config, train_config, {"version": BASELINE_VERSION})
+
+
+def build_baseline(
+    world_config,
+    model_config: ModelConfig,
+    train_config,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    retrain: bool = False,
+) -> Path:
+    """Train the tutorial baseline, or find it in the cache; returns its folder.
+
+    The folder is ``<cache>/baseline-<hash of the configs>``: any notebook can run alone,
+    and the model is retrained only when a config changed.
+    """
+    for config in (world_config, model_config, train_config):
+        validate(config)
+    folder = Path(cache_dir or default_cache_dir()) / (
+        "baseline-" + baseline_key(world_config, model_config, train_config)
+    )
+    if (folder / "model.safetensors").is_file() and not retrain:
+        return folder
+    world = generate(world_config)
+    tokenizer = train_tokenizer(world.train_documents, model_config.vocab_size)
+    seed_everything(train_config.seed)
+    model = small_gpt(model_config, vocab_size=len(tokenizer))
+    stream = token_stream(tokenizer, world.train_documents)
+    # One process on the CPU, also under `accelerate launch`, so the baseline (and its
+    # cache) is the same however it is started.
+    local = LocalAccelerator("cpu")
+    result = train(
+        model, stream, train_config, model_config.block_size, progress=progress, accelerator=local
+    )
+    configs = {
+        "world": world_config.__dict__,
+        "model": model_config.__dict__,
+        "train": train_config.__dict__,
+        "version": BASELINE_VERSION,
+    }
+    save_model(
+        model,
+        tokenizer,
+        folder,
+        extra={"history.json": result.history, "configs.json": configs},
+    )
+    return folder
