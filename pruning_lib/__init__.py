@@ -10,6 +10,7 @@ torch and safetensors only; ``train`` and ``TrainConfig`` load the training loop
 """
 
 from .hooks import HookList, TrainHooks
+from .patterns import NM, Units
 from .prune import Pruner, prunable_weights, sparsity_report
 from .schedules import Schedule
 from .selection import (
@@ -26,10 +27,12 @@ __all__ = [
     "HookList",
     "L1Penalty",
     "MagnitudeScores",
+    "NM",
     "Pruner",
     "Schedule",
     "TrainConfig",
     "TrainHooks",
+    "Units",
     "magnitude_masks",
     "prunable_weights",
     "rate_to_sparsity",

@@ -43,6 +43,7 @@ from .selection import (
 )
 from .weights import (
     DEFAULT_EXCLUDE,
+    input_axes,
     prunable_parameters,
     prunable_refs,
     prunable_weights,
@@ -110,6 +111,7 @@ class Pruner(TrainHooks):
                 f"dense: {shown}{more}; sparsity() counts only the prunable weights",
                 stacklevel=2,
             )
+        self.input_axes = input_axes(model, self.refs)  # for patterns along the input dim
         self.masks: dict[str, torch.Tensor] = {}
         # Masks in each weight's dtype, built on first use in training: multiplying by a
         # float mask is an order of magnitude faster than by a bool one on CPUs.
@@ -155,6 +157,12 @@ class Pruner(TrainHooks):
         check_fraction("sparsity", sparsity)
         scores = MagnitudeScores(self.weights) if scores is None else scores
         return self._set(select_masks(scores, sparsity, scope or self.scope, self.masks))
+
+    def prune_pattern(self, pattern, scores: Mapping[str, torch.Tensor] | None = None) -> float:
+        """Prune by a pattern (``patterns.NM(2, 4)``, ``patterns.Units(0.25)``) of ``scores``
+        (default: magnitude); returns the sparsity. Every weight is checked first."""
+        scores = MagnitudeScores(self.weights) if scores is None else scores
+        return self._set(pattern.masks(scores, self.input_axes, self.masks))
 
     def prune_magnitude(self, sparsity: float, scope: Scope | None = None) -> float:
         """Prune to ``sparsity`` by magnitude (per layer or global); returns the sparsity."""

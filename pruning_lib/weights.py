@@ -96,6 +96,13 @@ def prunable_refs(
     return found
 
 
+def input_axes(model: nn.Module, refs: dict[str, WeightRef]) -> dict[str, int]:
+    """The dimension each prunable weight's matmul reduces over: 0 for GPT-2's ``Conv1D``
+    (stored in x out), 1 for ``nn.Linear`` and expert matrices (out x in)."""
+    conv = {id(m.weight) for m in model.modules() if Conv1D and isinstance(m, Conv1D)}
+    return {name: 0 if id(param) in conv else 1 for name, (param, _) in refs.items()}
+
+
 def resolve(ref: WeightRef) -> torch.Tensor:
     """The tensor a reference points to now (a view for an expert's matrix)."""
     parameter, index = ref

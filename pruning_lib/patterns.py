@@ -1,0 +1,155 @@
+"""Patterns: which weights may be pruned together, applied to any importance score.
+
+Unstructured selection (``selection.select_masks``) may prune any weight. A pattern
+constrains the choice, and is the same selection done within groups:
+
+- :class:`NM` (semi-structured, e.g. 2:4): in every group of ``m`` consecutive weights along
+  the input dimension, keep the ``n`` with the highest scores. The input dimension is the one
+  a matmul reduces over: dim 1 of an ``nn.Linear`` weight (out x in) and of an expert's
+  matrix, dim 0 of GPT-2's ``Conv1D`` weight (in x out). This is the layout NVIDIA's sparse
+  tensor cores and ``torch.sparse.to_sparse_semi_structured`` accept.
+- :class:`Units` (structured): whole output units (rows of the out x in matrix: neurons) or
+  whole input units, ranked by the sum of their scores, the same fraction in every weight.
+
+Already-pruned weights stay pruned (a pattern never revives a weight); they count toward
+the group's pruned weights. Ties go to the weight that comes first.
+
+Example:
+    >>> import torch
+    >>> scores = {"w": torch.tensor([[4.0, 1.0, 3.0, 2.0], [1.0, 1.0, 2.0, 2.0]])}
+    >>> NM(2, 4).masks(scores, {"w": 1})["w"].int().tolist()
+    [[1, 0, 1, 0], [0, 0, 1, 1]]
+    >>> Units(0.5, "output").masks(scores, {"w": 1})["w"].int().tolist()
+    [[1, 1, 1, 1], [0, 0, 0, 0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from .checks import check_fraction, check_number
+from .selection import select_masks
+
+
+def _as_rows(tensor: torch.Tensor, input_axis: int) -> torch.Tensor:
+    """The weight as (out, in): transpose a Conv1D-layout weight (in, out)."""
+    return tensor.t() if input_axis == 0 else tensor
+
+
+def _checked(name: str, score: torch.Tensor) -> torch.Tensor:
+    if score.ndim != 2:
+        raise ValueError(
+            f"{name}: a pattern applies to 2-D weights, not shape {tuple(score.shape)}"
+        )
+    score = score.detach().float()
+    if not bool(torch.isfinite(score).all()) or bool((score < 0).any()):
+        raise ValueError(f"score of {name} must be finite and non-negative everywhere")
+    return score
+
+
+@dataclass(frozen=True)
+class NM:
+    """Keep ``n`` of every ``m`` consecutive weights along the input dimension (2:4, 4:8...).
+
+    Sparsity ``1 - n / m`` in every group. ``m`` must divide each weight's input dimension;
+    that is checked for every weight before any mask is made.
+    """
+
+    n: int
+    m: int
+
+    def __post_init__(self) -> None:
+        check_number("m", self.m, 2, 1024, integer=True)
+        check_number("n", self.n, 1, self.m - 1, integer=True)
+
+    @property
+    def sparsity(self) -> float:
+        return 1 - self.n / self.m
+
+    def check(self, shapes: Mapping[str, torch.Size], input_axes: Mapping[str, int]) -> None:
+        for name, shape in shapes.items():
+            if len(shape) != 2:
+                raise ValueError(f"{name}: N:M applies to 2-D weights, not shape {tuple(shape)}")
+            width = shape[input_axes[name]]
+            if width % self.m:
+                raise ValueError(
+                    f"{self.n}:{self.m} needs m={self.m} to divide the input dimension of every "
+                    f"weight; {name} has {width} inputs"
+                )
+
+    def masks(
+        self,
+        scores: Mapping[str, torch.Tensor],
+        input_axes: Mapping[str, int],
+        masks: Mapping[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``{name: bool mask}`` keeping at most ``n`` weights in every group of ``m``."""
+        masks = masks or {}
+        self.check({k: v.shape for k, v in scores.items()}, input_axes)
+        result = {}
+        for name in scores:
+            axis = input_axes[name]
+            score = _as_rows(_checked(name, scores[name]), axis)
+            keep = masks.get(name)
+            key = score.clone()
+            if keep is not None:  # pruned weights rank below every live one
+                key[~_as_rows(keep.to(key.device), axis)] = -1.0
+            rows, width = key.shape
+            groups = key.reshape(rows, width // self.m, self.m)
+            order = torch.sort(groups, dim=-1, descending=True, stable=True).indices
+            kept = torch.zeros_like(groups, dtype=torch.bool)
+            kept.scatter_(-1, order[..., : self.n], True)
+            kept &= groups >= 0  # a pruned weight among the top n stays pruned
+            result[name] = _as_rows(kept.reshape(rows, width), axis).contiguous()
+        return result
+
+
+@dataclass(frozen=True)
+class Units:
+    """Prune whole units: output rows (neurons) or input columns, by their summed score.
+
+    ``fraction`` of the units of every weight go (exact count, ``round(fraction * units)``);
+    a unit already pruned in full counts toward it.
+    """
+
+    fraction: float
+    axis: Literal["output", "input"] = "output"
+
+    def __post_init__(self) -> None:
+        check_fraction("fraction", self.fraction)
+        if self.axis not in ("output", "input"):
+            raise ValueError(f"axis={self.axis!r} is not allowed; choose 'output' or 'input'")
+
+    def masks(
+        self,
+        scores: Mapping[str, torch.Tensor],
+        input_axes: Mapping[str, int],
+        masks: Mapping[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``{name: bool mask}`` with whole units kept or pruned."""
+        masks = masks or {}
+        result = {}
+        for name in scores:
+            axis = input_axes[name]
+            score = _as_rows(_checked(name, scores[name]), axis)
+            keep = masks.get(name)
+            keep_rows = None if keep is None else _as_rows(keep.to(score.device), axis)
+            dim = 1 if self.axis == "output" else 0  # summed over: a row's inputs, or a column
+            unit_scores = score.sum(dim)
+            unit_keep = None if keep_rows is None else keep_rows.any(dim)
+            chosen = select_masks(
+                {name: unit_scores},
+                self.fraction,
+                "layer",
+                {name: unit_keep} if keep is not None else None,
+            )[name]
+            full = chosen[:, None] if self.axis == "output" else chosen[None, :]
+            mask = full.expand_as(score).clone()
+            if keep_rows is not None:
+                mask &= keep_rows
+            result[name] = _as_rows(mask, axis).contiguous()
+        return result

@@ -1,0 +1,109 @@
+"""Patterns of the selection: N:M and whole units, held through fine-tuning."""
+
+import pytest
+import torch
+from torch import nn
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from pruning_lib import NM, Pruner, Units
+from pruning_lib.config import TrainConfig
+from pruning_lib.training import finetune
+
+
+def gpt2():
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_positions=32, n_embd=16, n_layer=2, n_head=2)
+    return GPT2LMHeadModel(config)
+
+
+def groups_along_inputs(weight: torch.Tensor, input_axis: int, m: int) -> torch.Tensor:
+    rows = weight.t() if input_axis == 0 else weight  # (out, in)
+    return rows.reshape(rows.shape[0], -1, m)
+
+
+def assert_pattern_holds(pruner, n, m):
+    for name, weight in pruner.weights.items():
+        nonzero = (groups_along_inputs(weight.detach(), pruner.input_axes[name], m) != 0).sum(-1)
+        assert int(nonzero.max()) <= n, name
+        kept = groups_along_inputs(pruner.masks[name], pruner.input_axes[name], m).sum(-1)
+        assert bool((kept == n).all()), name  # from a dense start: exactly n in every group
+
+
+@pytest.mark.parametrize("n, m", [(2, 4), (4, 8), (1, 4)])
+def test_nm_holds_in_every_group_before_and_after_finetuning(n, m):
+    model = gpt2()
+    pruner = Pruner(model)
+    assert set(pruner.input_axes.values()) == {0}  # GPT-2's Conv1D stores (in, out)
+    assert pruner.prune_pattern(NM(n, m)) == pytest.approx(1 - n / m)
+    assert_pattern_holds(pruner, n, m)
+    stream = torch.randint(0, 64, (2000,), generator=torch.Generator().manual_seed(0))
+    config = TrainConfig(steps=5, batch_size=2, learning_rate=1e-2, warmup_steps=0, log_every=5)
+    finetune.train(model, stream, config, 16, hooks=pruner, device="cpu", progress=False)
+    assert_pattern_holds(pruner, n, m)
+
+
+def test_nm_keeps_the_highest_scores_of_each_group_by_hand():
+    layer = nn.Linear(8, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1, -5, 2, 0.5, 3, 3, -3, 1], [0, 0, 0, 0, 1, 2, 3, 4.0]]))
+    pruner = Pruner(nn.Sequential(layer))
+    pruner.prune_pattern(NM(2, 4))
+    # Ties keep the first: |3| at 4, 5 and 6 -> inputs 4 and 5; zeros: the first two kept.
+    assert pruner.masks["0.weight"].int().tolist() == [
+        [0, 1, 1, 0, 1, 1, 0, 0],
+        [1, 1, 0, 0, 0, 0, 1, 1],
+    ]
+
+
+def test_nm_on_top_of_earlier_pruning_never_revives_a_weight():
+    pruner = Pruner(gpt2())
+    pruner.prune_magnitude(0.7)
+    before = {k: v.clone() for k, v in pruner.masks.items()}
+    pruner.prune_pattern(NM(2, 4))
+    for name, mask in pruner.masks.items():
+        assert not (mask & ~before[name]).any()
+        kept = groups_along_inputs(mask, pruner.input_axes[name], 4).sum(-1)
+        assert int(kept.max()) <= 2
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: NM(4, 4), ["n=4", "[1, 3]"]),
+        (lambda: NM(0, 4), ["n=0"]),
+        (lambda: NM(2, 1), ["m=1"]),
+        (lambda: Units(1.0), ["fraction=1.0"]),
+        (lambda: Units(0.5, "heads"), ["axis='heads'"]),
+    ],
+)
+def test_bad_patterns_are_refused(build, words):
+    with pytest.raises(ValueError) as error:
+        build()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_m_that_does_not_divide_an_input_dimension_is_refused_before_any_work():
+    model = nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 6), nn.Linear(6, 2))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    pruner = Pruner(model)
+    with pytest.raises(ValueError, match="2.weight has 6 inputs"):
+        pruner.prune_pattern(NM(2, 4))
+    assert pruner.masks == {}
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def test_units_prune_whole_neurons_by_their_summed_score():
+    layer = nn.Linear(3, 4, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 1, 1], [0.1, 0.1, 0.1], [2, 0, 0], [0, 0.2, 0]]))
+    pruner = Pruner(nn.Sequential(layer))
+    pruner.prune_pattern(Units(0.5, "output"))  # row sums 3, 0.3, 2, 0.2: rows 1 and 3 go
+    assert pruner.masks["0.weight"].all(1).tolist() == [True, False, True, False]
+    gpt = Pruner(gpt2())
+    gpt.prune_pattern(Units(0.25, "input"))
+    for name, mask in gpt.masks.items():
+        columns = (mask.t() if gpt.input_axes[name] == 0 else mask).all(0)
+        dropped = (mask.t() if gpt.input_axes[name] == 0 else mask).any(0)
+        assert torch.equal(columns, dropped)  # every input column kept or pruned whole
+        assert int((~columns).sum()) == round(0.25 * columns.numel())
