@@ -230,3 +230,111 @@ def test_main_metric_chance_and_generation_budget():
     assert default_max_new_tokens(Stub()) == 50
     Config.n_positions = 4096
     assert default_max_new_tokens(Stub()) == 256
+
+
+def test_messages_of_refused_models_and_uncovered_weights():
+    with pytest.raises(ValueError) as error:
+        Pruner(nn.Sequential(nn.ReLU()))
+    assert str(error.value).endswith(
+        "prunable weights are the 2-D weights of nn.Linear and Conv1D layers and "
+        "the expert matrices of mixture-of-experts blocks"
+    )
+    with pytest.warns(UserWarning) as record:
+        Pruner(ManyBare(6))
+    assert str(record[0].message) == (
+        "6 matrices of the model are not prunable and stay dense: bare0, bare1, bare2, bare3, "
+        "bare4 and 1 more; sparsity() counts only the prunable weights"
+    )
+    with pytest.warns(UserWarning) as record:
+        Pruner(ManyBare(5))
+    assert str(record[0].message).endswith("bare4; sparsity() counts only the prunable weights")
+
+
+def test_uncovered_matrices_reads_past_covered_and_dense_ones():
+    from pruning_lib.weights import prunable_refs, uncovered_matrices
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed_tokens = nn.Embedding(5, 4)
+            self.a = nn.Parameter(torch.ones(2, 2))
+            self.lm_head = nn.Linear(4, 5)
+            self.layer = nn.Linear(4, 4)
+            self.b = nn.Parameter(torch.ones(3, 3))
+
+    model = Mixed()
+    assert uncovered_matrices(model, prunable_refs(model)) == ["a", "b"]
+
+
+def test_a_lone_linear_is_named_weight():
+    assert list(Pruner(nn.Linear(3, 2)).weights) == ["weight"]
+
+
+def test_describe_range_and_closed_bounds():
+    from pruning_lib.checks import check_number, describe_range
+
+    assert describe_range(0, 1) == "[0, 1]"
+    assert describe_range(None, None) == "(-inf, inf)"
+    assert describe_range(0, 1, low_open=True, high_open=True) == "(0, 1)"
+    assert check_number("x", 1, 0, 1) == 1  # a closed upper bound admits itself
+    assert check_number("x", 2**63 - 1, 0, 2**63 - 1, integer=True) == 2**63 - 1
+    with pytest.raises(ValueError, match=r"x=1 is out of range; allowed: \[0, 1\)"):
+        check_number("x", 1, 0, 1, high_open=True)
+
+
+def test_schedule_curve_defaults_to_the_end_step():
+    assert len(Schedule("linear", 0.0, 0.5, 0, 4, 2).curve()) == 5
+
+
+def test_context_length_from_any_config_key_and_chance_of_nothing():
+    from types import SimpleNamespace
+
+    from pruning_lib.study.evaluate import _max_length
+
+    def stub(**config):
+        return SimpleNamespace(config=SimpleNamespace(**config))
+
+    assert _max_length(stub(n_positions=64)) == 64
+    assert _max_length(stub(max_position_embeddings=96)) == 96
+    assert _max_length(stub(seq_length=80)) == 80
+    assert _max_length(stub()) == 2048
+    assert chance_level([]) == 0.0
+
+
+def test_metrics_accumulate_over_many_records(monkeypatch):
+    import pruning_lib.study.evaluate as ev
+    from pruning_lib.study.tasks import MultipleChoice
+
+    # Three multiple-choice items with fixed log-likelihoods: acc picks the largest, acc_norm
+    # the largest per character (without the delimiter's space).
+    lls = [(-1.0, False), (-3.0, False), (-2.0, False), (-6.0, False), (-1.0, False)]
+    lls += [(-5.0, False), (-4.0, False)]
+    monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: lls)
+    records = [
+        MultipleChoice("c", (" a", " bbbb"), 1),  # acc picks 0 (wrong); norm -1 vs -0.75: 1
+        MultipleChoice("c", (" a", " b", " c"), 2),  # acc 2 (right); norm 2 (right)
+        MultipleChoice("c", (" a", " bb"), 0),  # acc 1 (wrong); norm -5 vs -2: 1 (wrong)
+    ]
+    got = ev.evaluate_task(None, None, records)
+    assert got["acc"] == pytest.approx(1 / 3) and got["acc_norm"] == pytest.approx(2 / 3)
+    monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: [(-1.0, True), (-2.0, False)])
+    words = [LastWord("a", " b"), LastWord("c", " d")]
+    assert ev.evaluate_task(None, None, words)["acc"] == 0.5
+    greedy = [(-1.0, False), (-1.0, True), (-1.0, False), (-1.0, False)]
+    monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: greedy)
+    qa = [
+        QuestionAnswer("q", ("x", "y"), "greedy_any"),  # the second alias is greedy
+        QuestionAnswer("q", ("z", "w"), "greedy_any"),
+    ]
+    assert ev.evaluate_task(None, None, qa)["exact_match"] == 0.5
+
+
+def test_evaluate_all_passes_its_budget_and_restores_training_mode(monkeypatch):
+    import pruning_lib.study.evaluate as ev
+
+    seen = []
+    monkeypatch.setattr(ev, "evaluate_task", lambda *a: seen.append(a) or {"acc": 1.0})
+    model = nn.Linear(2, 2).train()
+    out = ev.evaluate_all(model, "tok", {"lambada": ["r"]}, 7, 11, False)
+    assert out == {"lambada": {"acc": 1.0}} and seen[0][3:] == (7, 11, False)
+    assert model.training
