@@ -10,7 +10,7 @@ torch and safetensors only; ``train`` and ``TrainConfig`` load the training loop
 """
 
 from .hooks import HookList, TrainHooks
-from .patterns import NM, Units
+from .patterns import NM, RowWise, Units
 from .prune import Pruner, prunable_weights, sparsity_report
 from .schedules import Schedule
 from .selection import (
@@ -29,6 +29,7 @@ __all__ = [
     "MagnitudeScores",
     "NM",
     "Pruner",
+    "RowWise",
     "Schedule",
     "TrainConfig",
     "TrainHooks",

@@ -8,6 +8,7 @@ constrains the choice, and is the same selection done within groups:
   a matmul reduces over: dim 1 of an ``nn.Linear`` weight (out x in) and of an expert's
   matrix, dim 0 of GPT-2's ``Conv1D`` weight (in x out). This is the layout NVIDIA's sparse
   tensor cores and ``torch.sparse.to_sparse_semi_structured`` accept.
+- :class:`RowWise`: the same fraction of every output row, the comparison group of Wanda;
 - :class:`Units` (structured): whole output units (rows of the out x in matrix: neurons) or
   whole input units, ranked by the sum of their scores, the same fraction in every weight.
 
@@ -152,4 +153,43 @@ class Units:
             if keep_rows is not None:
                 mask &= keep_rows
             result[name] = _as_rows(mask, axis).contiguous()
+        return result
+
+
+@dataclass(frozen=True)
+class RowWise:
+    """Prune the same fraction of every output row (Wanda compares scores within a row).
+
+    Each row of the out x in matrix loses ``round(sparsity * in)`` weights of lowest score,
+    counting the ones already pruned (never fewer).
+    """
+
+    sparsity: float
+
+    def __post_init__(self) -> None:
+        check_fraction("sparsity", self.sparsity)
+
+    def masks(
+        self,
+        scores: Mapping[str, torch.Tensor],
+        input_axes: Mapping[str, int],
+        masks: Mapping[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``{name: bool mask}`` with exactly ``round(sparsity * in)`` pruned in every row."""
+        masks = masks or {}
+        result = {}
+        for name in scores:
+            axis = input_axes[name]
+            score = _as_rows(_checked(name, scores[name]), axis)
+            keep = masks.get(name)
+            key = score.clone()
+            if keep is not None:
+                key[~_as_rows(keep.to(key.device), axis)] = -1.0
+            rows, width = key.shape
+            k = round(self.sparsity * width)
+            order = torch.sort(key, dim=-1, stable=True).indices  # lowest first
+            pruned = torch.zeros_like(key, dtype=torch.bool)
+            pruned.scatter_(-1, order[:, :k], True)
+            pruned |= key < 0  # earlier pruning stays
+            result[name] = _as_rows(~pruned, axis).contiguous()
         return result
