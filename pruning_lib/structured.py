@@ -1,0 +1,166 @@
+"""Structured pruning that shrinks the model: whole MLP neurons removed, config updated.
+
+Unstructured and N:M masks leave every matrix its shape. Removing a neuron of an MLP (a row
+of the up and gate projections, the matching column of the down projection) makes every
+matrix smaller, so a dense kernel does less work and the file is smaller. The same number of
+neurons goes in every layer, so the result is an ordinary config of the same architecture:
+``save_pretrained`` and the stock ``from_pretrained`` load it with no custom code.
+
+Attention heads are not removed: transformers derives the head size from ``hidden_size /
+num_attention_heads`` for GPT-2, GPT-NeoX and OPT, so fewer heads would change the head size.
+The Llama family states ``head_dim`` apart, which would allow it; it is left for later.
+
+Example:
+    >>> import torch
+    >>> from transformers import GPT2Config, GPT2LMHeadModel
+    >>> model = GPT2LMHeadModel(GPT2Config(n_embd=8, n_layer=1, n_head=2, vocab_size=16))
+    >>> shrink_mlp(model, 0.25)["kept"], model.config.n_inner
+    (24, 24)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .checks import check_fraction
+
+try:
+    from transformers.pytorch_utils import Conv1D
+except ImportError:  # pragma: no cover
+    Conv1D = ()  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """Where one architecture keeps its MLP and how its config names the width."""
+
+    up: tuple[str, ...]  # modules whose outputs are the neurons (up, gate)
+    down: str  # the module that reads the neurons
+    config_key: str  # the config field holding the number of neurons
+
+
+# model_type -> the MLP's module names (relative to a layer's MLP) and the config key.
+MLP_SPECS: dict[str, tuple[str, MLPSpec]] = {
+    "gpt2": ("mlp", MLPSpec(("c_fc",), "c_proj", "n_inner")),
+    "gpt_neox": ("mlp", MLPSpec(("dense_h_to_4h",), "dense_4h_to_h", "intermediate_size")),
+    "opt": ("", MLPSpec(("fc1",), "fc2", "ffn_dim")),
+    "llama": ("mlp", MLPSpec(("gate_proj", "up_proj"), "down_proj", "intermediate_size")),
+    "mistral": ("mlp", MLPSpec(("gate_proj", "up_proj"), "down_proj", "intermediate_size")),
+    "qwen2": ("mlp", MLPSpec(("gate_proj", "up_proj"), "down_proj", "intermediate_size")),
+}
+
+
+def _layers(model: nn.Module) -> list[nn.Module]:
+    for path in ("transformer.h", "gpt_neox.layers", "model.decoder.layers", "model.layers"):
+        module = model
+        for part in path.split("."):
+            module = getattr(module, part, None)
+            if module is None:
+                break
+        if module is not None:
+            return list(module)
+    raise ValueError("no transformer layers found (transformer.h, gpt_neox.layers, ...)")
+
+
+def _spec(model: nn.Module) -> tuple[str, MLPSpec]:
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type not in MLP_SPECS:
+        raise ValueError(
+            f"structured MLP pruning knows {sorted(MLP_SPECS)}; model_type={model_type!r} "
+            "is not one of them"
+        )
+    return MLP_SPECS[model_type]
+
+
+def _mlp_modules(layer: nn.Module, where: str, spec: MLPSpec):
+    mlp = getattr(layer, where) if where else layer
+    return [getattr(mlp, name) for name in spec.up], getattr(mlp, spec.down)
+
+
+def _out_rows(module: nn.Module) -> torch.Tensor:
+    """The module's weight as (out, in), whatever its storage (Conv1D stores (in, out))."""
+    return module.weight.t() if isinstance(module, Conv1D) else module.weight
+
+
+def neuron_scores(model: nn.Module) -> list[torch.Tensor]:
+    """Per layer, each neuron's L2 norm of its rows in the up projections and its column in the
+    down projection (a weight-norm score; pass your own, e.g. activation-aware, instead)."""
+    where, spec = _spec(model)
+    scores = []
+    for layer in _layers(model):
+        ups, down = _mlp_modules(layer, where, spec)
+        total = sum(_out_rows(up).detach().float().pow(2).sum(1) for up in ups)
+        total = total + _out_rows(down).detach().float().pow(2).sum(0)
+        scores.append(total.sqrt())
+    return scores
+
+
+def neurons_to_keep(scores: list[torch.Tensor], fraction: float) -> list[torch.Tensor]:
+    """The indices (sorted) of the neurons each layer keeps: the same number everywhere."""
+    check_fraction("fraction", fraction)
+    width = scores[0].numel()
+    keep = width - round(fraction * width)
+    if keep < 1:
+        raise ValueError(f"fraction={fraction} would leave no neuron of {width}")
+    return [torch.sort(torch.topk(s, keep, sorted=False).indices).values for s in scores]
+
+
+def _slice(module: nn.Module, index: torch.Tensor, out: bool) -> None:
+    """Keep ``index`` of the module's outputs (``out``) or inputs, in place."""
+    conv = isinstance(module, Conv1D)
+    weight = module.weight.data
+    dim = (1 if conv else 0) if out else (0 if conv else 1)
+    module.weight = nn.Parameter(weight.index_select(dim, index.to(weight.device)).clone())
+    if out and getattr(module, "bias", None) is not None:
+        module.bias = nn.Parameter(module.bias.data.index_select(0, index.to(weight.device)))
+    if conv:
+        module.nf = module.weight.shape[1]
+    elif out:
+        module.out_features = module.weight.shape[0]
+    else:
+        module.in_features = module.weight.shape[1]
+
+
+@torch.no_grad()
+def mask_mlp(model: nn.Module, keep: list[torch.Tensor]) -> None:
+    """Zero the removed neurons' columns of each down projection (same function as shrinking,
+    the reference in tests)."""
+    where, spec = _spec(model)
+    for layer, index in zip(_layers(model), keep):
+        _, down = _mlp_modules(layer, where, spec)
+        rows = _out_rows(down)
+        mask = torch.zeros(rows.shape[1], dtype=torch.bool, device=rows.device)
+        mask[index.to(rows.device)] = True
+        rows[:, ~mask] = 0
+
+
+@torch.no_grad()
+def shrink_mlp(
+    model: nn.Module, fraction: float, scores: list[torch.Tensor] | None = None
+) -> Mapping[str, int]:
+    """Remove ``fraction`` of every layer's MLP neurons (lowest scores), in place.
+
+    Args:
+        model: a GPT-2, GPT-NeoX, OPT, Llama, Mistral or Qwen2 causal LM.
+        fraction: the share of neurons to remove in [0, 1); the same count in every layer.
+        scores: per layer, one non-negative score per neuron (default: :func:`neuron_scores`).
+
+    Returns:
+        ``{"before": neurons per layer, "kept": neurons per layer}``; the config's width key
+        is updated, so ``save_pretrained`` / ``from_pretrained`` give the smaller model.
+    """
+    where, spec = _spec(model)
+    scores = neuron_scores(model) if scores is None else scores
+    keep = neurons_to_keep(scores, fraction)
+    before = scores[0].numel()
+    for layer, index in zip(_layers(model), keep):
+        ups, down = _mlp_modules(layer, where, spec)
+        for up in ups:
+            _slice(up, index, out=True)
+        _slice(down, index, out=False)
+    setattr(model.config, spec.config_key, len(keep[0]))
+    return {"before": before, "kept": len(keep[0])}
