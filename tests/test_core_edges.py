@@ -253,17 +253,22 @@ def test_messages_of_refused_models_and_uncovered_weights():
 def test_uncovered_matrices_reads_past_covered_and_dense_ones():
     from pruning_lib.weights import prunable_refs, uncovered_matrices
 
-    class Mixed(nn.Module):
+    class Bare(nn.Module):
+        def __init__(self, *shape):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(*shape))
+
+    class Mixed(nn.Module):  # submodules only, so named_parameters keeps this order
         def __init__(self):
             super().__init__()
             self.embed_tokens = nn.Embedding(5, 4)
-            self.a = nn.Parameter(torch.ones(2, 2))
+            self.first = Bare(2, 2)
             self.lm_head = nn.Linear(4, 5)
             self.layer = nn.Linear(4, 4)
-            self.b = nn.Parameter(torch.ones(3, 3))
+            self.second = Bare(3, 3)
 
     model = Mixed()
-    assert uncovered_matrices(model, prunable_refs(model)) == ["a", "b"]
+    assert uncovered_matrices(model, prunable_refs(model)) == ["first.w", "second.w"]
 
 
 def test_a_lone_linear_is_named_weight():
@@ -308,23 +313,23 @@ def test_metrics_accumulate_over_many_records(monkeypatch):
     # Three multiple-choice items with fixed log-likelihoods: acc picks the largest, acc_norm
     # the largest per character (without the delimiter's space).
     lls = [(-1.0, False), (-3.0, False), (-2.0, False), (-6.0, False), (-1.0, False)]
-    lls += [(-5.0, False), (-4.0, False)]
+    lls += [(-1.0, False), (-4.0, False)]
     monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: lls)
     records = [
         MultipleChoice("c", (" a", " bbbb"), 1),  # acc picks 0 (wrong); norm -1 vs -0.75: 1
         MultipleChoice("c", (" a", " b", " c"), 2),  # acc 2 (right); norm 2 (right)
-        MultipleChoice("c", (" a", " bb"), 0),  # acc 1 (wrong); norm -5 vs -2: 1 (wrong)
+        MultipleChoice("c", (" a", " bb"), 0),  # acc 0 (right); norm -1 vs -2: 0 (right)
     ]
     got = ev.evaluate_task(None, None, records)
-    assert got["acc"] == pytest.approx(1 / 3) and got["acc_norm"] == pytest.approx(2 / 3)
+    assert got["acc"] == pytest.approx(2 / 3) and got["acc_norm"] == 1.0
     monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: [(-1.0, True), (-2.0, False)])
     words = [LastWord("a", " b"), LastWord("c", " d")]
     assert ev.evaluate_task(None, None, words)["acc"] == 0.5
-    greedy = [(-1.0, False), (-1.0, True), (-1.0, False), (-1.0, False)]
+    greedy = [(-1.0, True), (-1.0, False), (-1.0, False)]
     monkeypatch.setattr(ev, "loglikelihoods", lambda *a, **k: greedy)
     qa = [
-        QuestionAnswer("q", ("x", "y"), "greedy_any"),  # the second alias is greedy
-        QuestionAnswer("q", ("z", "w"), "greedy_any"),
+        QuestionAnswer("q", ("x",), "greedy_any"),  # its one alias is greedy
+        QuestionAnswer("q", ("z", "w"), "greedy_any"),  # neither of its two is
     ]
     assert ev.evaluate_task(None, None, qa)["exact_match"] == 0.5
 
