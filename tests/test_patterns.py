@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from pruning_lib import NM, Pruner, Units
+from pruning_lib import NM, Pruner, RowWise, Units
 from pruning_lib.config import TrainConfig
 from pruning_lib.training import finetune
 
@@ -107,3 +107,59 @@ def test_units_prune_whole_neurons_by_their_summed_score():
         dropped = (mask.t() if gpt.input_axes[name] == 0 else mask).any(0)
         assert torch.equal(columns, dropped)  # every input column kept or pruned whole
         assert int((~columns).sum()) == round(0.25 * columns.numel())
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: NM(2, 1025), ["m=1025", "[2, 1024]"]),
+        (lambda: NM(2.0, 4), ["n=2.0", "integer"]),
+        (lambda: NM(2, 4.0), ["m=4.0", "integer"]),
+        (lambda: NM(1, 2), None),
+        (lambda: RowWise(1.0), ["sparsity=1.0"]),
+    ],
+)
+def test_pattern_arguments_at_their_bounds(build, words):
+    if words is None:
+        assert build().sparsity == 0.5
+        return
+    with pytest.raises(ValueError) as error:
+        build()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_patterns_refuse_non_matrices_and_bad_scores():
+    scores = {"w": torch.ones(2, 2, 4)}
+    with pytest.raises(ValueError, match=r"w: N:M applies to 2-D weights, not shape \(2, 2, 4\)"):
+        NM(2, 4).masks(scores, {"w": 1})
+    with pytest.raises(ValueError, match=r"w: a pattern applies to 2-D weights, not shape"):
+        RowWise(0.5).masks(scores, {"w": 1})
+    with pytest.raises(ValueError, match="score of w must be finite and non-negative"):
+        Units(0.5).masks({"w": torch.tensor([[1.0, -1.0]])}, {"w": 1})
+    with pytest.raises(ValueError, match="score of w must be finite and non-negative"):
+        NM(1, 2).masks({"w": torch.tensor([[1.0, float("nan")]])}, {"w": 1})
+
+
+def test_units_and_row_wise_respect_earlier_masks():
+    scores = {"w": torch.tensor([[5.0, 4.0, 3.0, 2.0], [9.0, 8.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])}
+    old = {"w": torch.tensor([[False, True, True, True], [True] * 4, [True] * 4])}
+    units = Units(1 / 3).masks(scores, {"w": 1}, old)["w"]
+    assert units.int().tolist() == [[0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0]]
+    rows = RowWise(0.5).masks(scores, {"w": 1}, old)["w"]
+    assert rows.int().tolist() == [[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1]]
+    # In Conv1D layout (input axis 0) the same rows are columns.
+    transposed = RowWise(0.5).masks({"w": scores["w"].t()}, {"w": 0}, {"w": old["w"].t()})
+    assert torch.equal(transposed["w"], rows.t())
+    columns = Units(0.25, "input").masks(scores, {"w": 1}, old)["w"]
+    assert columns.int().tolist() == [[0, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0]]
+
+
+def test_prune_pattern_uses_scores_and_keeps_earlier_masks():
+    layer = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[4.0, 3.0, 2.0, 1.0]]))
+    pruner = Pruner(nn.Sequential(layer))
+    pruner.prune_magnitude(0.25)  # the 1.0 goes
+    pruner.prune_pattern(NM(2, 4), {"0.weight": torch.tensor([[0.0, 1.0, 2.0, 3.0]])})
+    assert pruner.masks["0.weight"].int().tolist() == [[0, 1, 1, 0]]

@@ -82,3 +82,52 @@ def test_row_wise_never_revives_and_counts_earlier_pruning():
     assert pruner.masks["0.weight"].int().tolist() == [[1, 1, 1, 0], [0, 1, 1, 1]]
     pruner.prune_pattern(RowWise(0.5))
     assert pruner.masks["0.weight"].int().tolist() == [[1, 1, 0, 0], [0, 0, 1, 1]]
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: calibration_batches(torch.arange(100), 2, 8, batch_size=0), ["batch_size=0"]),
+        (lambda: calibration_batches(torch.arange(100), 2, 8, batch_size=1.0), ["batch_size=1.0"]),
+        (lambda: calibration_batches(torch.arange(100), 2, 0), ["block_size=0"]),
+        (lambda: calibration_batches(torch.arange(100), 2, 8.0), ["block_size=8.0"]),
+        (lambda: calibration_batches(torch.arange(100), 2.0, 8), ["sequences=2.0"]),
+        (lambda: random_scores({"w": torch.ones(2)}, -1), ["seed=-1"]),
+        (lambda: random_scores({"w": torch.ones(2)}, 2**63), ["seed="]),
+        (lambda: random_scores({"w": torch.ones(2)}, 1.0), ["seed=1.0"]),
+    ],
+)
+def test_bad_calibration_and_seed_arguments(call, words):
+    with pytest.raises(ValueError) as error:
+        call()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_calibration_batches_are_seeded_windows_of_the_stream():
+    stream = torch.arange(1000)
+    batches = calibration_batches(stream, 5, 16, batch_size=2, seed=3)
+    assert [b.shape for b in batches] == [(2, 16), (2, 16), (1, 16)]
+    windows = torch.cat(batches)
+    assert bool(((windows[:, 1:] - windows[:, :-1]) == 1).all())  # contiguous windows
+    assert int(windows.min()) >= 0 and int(windows.max()) <= 999
+    again = torch.cat(calibration_batches(stream, 5, 16, batch_size=2, seed=3))
+    other = torch.cat(calibration_batches(stream, 5, 16, batch_size=2, seed=4))
+    assert torch.equal(windows, again) and not torch.equal(windows, other)
+    assert calibration_batches(stream, 3, 8)[0].shape == (3, 8)  # default batch of 8
+    assert torch.equal(
+        torch.cat(calibration_batches(stream, 3, 8)),
+        torch.cat(calibration_batches(stream, 3, 8, 8, 0)),
+    )
+    assert torch.equal(
+        random_scores({"w": torch.ones(3)})["w"], random_scores({"w": torch.ones(3)}, 0)["w"]
+    )
+
+
+def test_wanda_refuses_a_weight_no_calibration_reached():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2), nn.Linear(2, 2))
+    pruner = Pruner(model)
+    norms = input_norms(pruner, model, [torch.ones(1, 2)])
+    del norms["1.weight"]
+    with pytest.raises(ValueError, match=r"no calibration input reached 1.weight"):
+        wanda_scores(pruner, norms)
