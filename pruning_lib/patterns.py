@@ -33,7 +33,7 @@ from typing import Literal
 import torch
 
 from .checks import check_fraction, check_number
-from .selection import select_masks
+from .selection import check_score, select_masks
 
 
 def _as_rows(tensor: torch.Tensor, input_axis: int) -> torch.Tensor:
@@ -41,15 +41,29 @@ def _as_rows(tensor: torch.Tensor, input_axis: int) -> torch.Tensor:
     return tensor.t() if input_axis == 0 else tensor
 
 
-def _checked(name: str, score: torch.Tensor) -> torch.Tensor:
+def _rows(
+    name: str,
+    scores: Mapping[str, torch.Tensor],
+    masks: Mapping[str, torch.Tensor],
+    input_axis: int,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A weight's score and earlier mask (or None) as (out, in) matrices, checked."""
+    score = scores[name]
     if score.ndim != 2:
         raise ValueError(
             f"{name}: a pattern applies to 2-D weights, not shape {tuple(score.shape)}"
         )
-    score = score.detach().float()
-    if not bool(torch.isfinite(score).all()) or bool((score < 0).any()):
-        raise ValueError(f"score of {name} must be finite and non-negative everywhere")
-    return score
+    score = _as_rows(check_score(name, score), input_axis)
+    keep = masks.get(name)
+    return score, None if keep is None else _as_rows(keep.to(score.device), input_axis)
+
+
+def _ranked(score: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """Scores in which earlier-pruned weights rank below every live one (-1)."""
+    key = score.clone()
+    if keep is not None:
+        key[~keep] = -1.0
+    return key
 
 
 @dataclass(frozen=True)
@@ -94,11 +108,7 @@ class NM:
         result = {}
         for name in scores:
             axis = input_axes[name]
-            score = _as_rows(_checked(name, scores[name]), axis)
-            keep = masks.get(name)
-            key = score.clone()
-            if keep is not None:  # pruned weights rank below every live one
-                key[~_as_rows(keep.to(key.device), axis)] = -1.0
+            key = _ranked(*_rows(name, scores, masks, axis))
             rows, width = key.shape
             groups = key.reshape(rows, width // self.m, self.m)
             order = torch.sort(groups, dim=-1, descending=True, stable=True).indices
@@ -136,9 +146,7 @@ class Units:
         result = {}
         for name in scores:
             axis = input_axes[name]
-            score = _as_rows(_checked(name, scores[name]), axis)
-            keep = masks.get(name)
-            keep_rows = None if keep is None else _as_rows(keep.to(score.device), axis)
+            score, keep_rows = _rows(name, scores, masks, axis)
             dim = 1 if self.axis == "output" else 0  # summed over: a row's inputs, or a column
             unit_scores = score.sum(dim)
             unit_keep = None if keep_rows is None else keep_rows.any(dim)
@@ -146,7 +154,7 @@ class Units:
                 {name: unit_scores},
                 self.fraction,
                 "layer",
-                {name: unit_keep} if keep is not None else None,
+                {name: unit_keep} if unit_keep is not None else None,
             )[name]
             full = chosen[:, None] if self.axis == "output" else chosen[None, :]
             mask = full.expand_as(score).clone()
@@ -180,11 +188,7 @@ class RowWise:
         result = {}
         for name in scores:
             axis = input_axes[name]
-            score = _as_rows(_checked(name, scores[name]), axis)
-            keep = masks.get(name)
-            key = score.clone()
-            if keep is not None:
-                key[~_as_rows(keep.to(key.device), axis)] = -1.0
+            key = _ranked(*_rows(name, scores, masks, axis))
             rows, width = key.shape
             k = round(self.sparsity * width)
             order = torch.sort(key, dim=-1, stable=True).indices  # lowest first

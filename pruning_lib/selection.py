@@ -113,7 +113,8 @@ def _kth_key(chunks: list[tuple[torch.Tensor, torch.Tensor | None]], k: int) -> 
     return (top << 16) | bottom, below
 
 
-def _checked_score(name: str, score: torch.Tensor, shape: torch.Size | None) -> torch.Tensor:
+def check_score(name: str, score: torch.Tensor, shape: torch.Size | None = None) -> torch.Tensor:
+    """The score as float32, refused unless finite and non-negative (and of ``shape``)."""
     if shape is not None and score.shape != shape:
         raise ValueError(
             f"score of {name} has shape {tuple(score.shape)}, its mask needs {tuple(shape)}"
@@ -156,7 +157,7 @@ def select_masks(
         chunks = []
         for name in group:
             keep = masks.get(name)
-            score = _checked_score(name, scores[name], keep.shape if keep is not None else None)
+            score = check_score(name, scores[name], keep.shape if keep is not None else None)
             chunks.append((score, keep))
         total = sum(score.numel() for score, _ in chunks)
         already = sum(int((~keep).sum()) for _, keep in chunks if keep is not None)
