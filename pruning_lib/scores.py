@@ -113,11 +113,12 @@ def calibration_batches(
     check_number("sequences", sequences, 1, integer=True)
     check_number("block_size", block_size, 1, integer=True)
     check_number("batch_size", batch_size, 1, integer=True)
-    if len(stream) <= block_size:
+    if len(stream) < block_size:
         raise ValueError(
-            f"the calibration stream has {len(stream)} tokens, fewer than block_size + 1"
+            f"the calibration stream has {len(stream)} tokens, fewer than block_size={block_size}"
         )
     generator = torch.Generator().manual_seed(seed)
-    starts = torch.randint(0, len(stream) - block_size, (sequences,), generator=generator)
+    last = len(stream) - block_size  # the last window that fits starts here
+    starts = torch.randint(0, last + 1, (sequences,), generator=generator)
     windows = torch.stack([stream[s : s + block_size] for s in starts.tolist()])
     return list(windows.split(batch_size))

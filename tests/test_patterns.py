@@ -163,3 +163,19 @@ def test_prune_pattern_uses_scores_and_keeps_earlier_masks():
     pruner.prune_magnitude(0.25)  # the 1.0 goes
     pruner.prune_pattern(NM(2, 4), {"0.weight": torch.tensor([[0.0, 1.0, 2.0, 3.0]])})
     assert pruner.masks["0.weight"].int().tolist() == [[0, 1, 1, 0]]
+
+
+def test_patterns_alone_never_revive_and_count_whole_pruned_units():
+    # Called directly (no Pruner and-ing masks), a pattern must keep earlier pruning.
+    scores = {"w": torch.tensor([[0.1, 0.2, 0.3, 0.4]])}
+    old = {"w": torch.tensor([[True, True, False, False]])}
+    assert NM(2, 4).masks(scores, {"w": 1}, old)["w"].int().tolist() == [[1, 1, 0, 0]]
+    assert RowWise(0.25).masks(scores, {"w": 1}, old)["w"].int().tolist() == [[1, 1, 0, 0]]
+    # A live weight whose score is exactly 0 is not "already pruned".
+    zeros = {"w": torch.tensor([[0.0, 0.0, 2.0, 3.0]])}
+    assert RowWise(0.25).masks(zeros, {"w": 1})["w"].int().tolist() == [[0, 1, 1, 1]]
+    # A unit pruned in full earlier counts toward the fraction: nothing more goes.
+    rows = {"w": torch.tensor([[5.0, 5.0], [1.0, 1.0], [3.0, 3.0]])}
+    gone = {"w": torch.tensor([[True, True], [True, True], [False, False]])}
+    kept = Units(1 / 3).masks(rows, {"w": 1}, gone)["w"]
+    assert kept.int().tolist() == [[1, 1], [1, 1], [0, 0]]

@@ -69,8 +69,8 @@ def test_random_scores_are_seeded_and_bad_calibration_is_refused():
         input_norms(Pruner(model), model, [])
     with pytest.raises(ValueError, match="sequences=0"):
         calibration_batches(torch.arange(100), 0, 8)
-    with pytest.raises(ValueError, match="fewer than block_size"):
-        calibration_batches(torch.arange(8), 2, 8)
+    with pytest.raises(ValueError, match="fewer than block_size=9"):
+        calibration_batches(torch.arange(8), 2, 9)
 
 
 def test_row_wise_never_revives_and_counts_earlier_pruning():
@@ -131,3 +131,13 @@ def test_wanda_refuses_a_weight_no_calibration_reached():
     del norms["1.weight"]
     with pytest.raises(ValueError, match=r"no calibration input reached 1.weight"):
         wanda_scores(pruner, norms)
+
+
+def test_calibration_and_seed_at_their_lowest_and_highest():
+    stream = torch.arange(10)
+    (batch,) = calibration_batches(stream, 1, 1, batch_size=1)
+    assert batch.shape == (1, 1) and 0 <= int(batch) <= 8
+    windows = torch.cat(calibration_batches(stream, 200, 9))  # only starts 0 and 1 fit
+    assert set(windows[:, 0].tolist()) == {0, 1}
+    assert torch.equal(torch.cat(calibration_batches(stream, 3, 10)), torch.arange(10).repeat(3, 1))
+    assert random_scores({"w": torch.ones(2)}, 2**63 - 1)["w"].shape == (2,)
