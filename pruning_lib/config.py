@@ -26,9 +26,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from .checks import check_number, describe_range
-
-__all__ = ["describe_range"]  # re-exported for older callers
+from .checks import check_number
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from pruning_lib.config import TrainConfig
+from pruning_lib.hooks import HookList, TrainHooks
 from pruning_lib.study.model import small_gpt
 from pruning_lib.training import finetune
 from tests.conftest import TINY_MODEL
@@ -47,7 +48,7 @@ def test_gradient_accumulation_runs_and_counts_tokens():
 def test_hooks_called_in_order():
     calls = []
 
-    class Spy(finetune.TrainHooks):
+    class Spy(TrainHooks):
         def penalty(self, model):
             calls.append("penalty")
             return torch.zeros(())
@@ -62,7 +63,7 @@ def test_hooks_called_in_order():
         def after_step(self, step):
             calls.append(("after", step))
 
-    _train(steps=2, hooks=finetune.HookList(Spy()))
+    _train(steps=2, hooks=HookList(Spy()))
     assert calls == [
         ("before", 0),
         "penalty",

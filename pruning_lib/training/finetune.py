@@ -28,9 +28,7 @@ from accelerate.state import AcceleratorState
 from tqdm import tqdm
 
 from ..config import TrainConfig, validate
-from ..hooks import HookList, TrainHooks
-
-__all__ = ["HookList", "TrainHooks", "TrainResult", "lr_at", "make_optimizer", "train"]
+from ..hooks import TrainHooks
 
 
 def sample_batch(
