@@ -5,6 +5,8 @@ in ``finetune.py`` calls them. Neither side imports the other, and this module i
 only torch.
 
 - ``check(config)``: refuse a training config the hooks cannot work with (before any work);
+- ``bind(optimizer)``: see the optimizer the loop made (the proximal L1 step reads Adam's
+  per-weight step sizes);
 - ``penalty(model)``: a term added to the loss (the L1 penalty);
 - ``before_step(step)``: before the forward pass (a schedule prunes here);
 - ``after_backward(model)``: after gradients are complete (masks zero them);
@@ -24,6 +26,9 @@ class TrainHooks:
 
     def check(self, config: Any) -> None:
         """Refuse a training config the hooks cannot work with (before any work)."""
+
+    def bind(self, optimizer: torch.optim.Optimizer) -> None:
+        """See the loop's optimizer (once, before the first step)."""
 
     def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
         return None
@@ -47,6 +52,10 @@ class HookList(TrainHooks):
     def check(self, config: Any) -> None:
         for h in self.hooks:
             h.check(config)
+
+    def bind(self, optimizer: torch.optim.Optimizer) -> None:
+        for h in self.hooks:
+            h.bind(optimizer)
 
     def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
         terms = [t for t in (h.penalty(model) for h in self.hooks) if t is not None]

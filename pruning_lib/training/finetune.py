@@ -170,6 +170,7 @@ def train(
     accelerator = accelerator or make_accelerator(config, device)
     optimizer = make_optimizer(model, config)
     prepared_model, optimizer = accelerator.prepare(model, optimizer)
+    hooks.bind(optimizer)
     generator = torch.Generator().manual_seed(config.seed)
     rank, world = accelerator.process_index, accelerator.num_processes
     global_batch = config.batch_size * world

@@ -23,7 +23,7 @@ from ..checks import check_fraction, check_number
 from ..config import TrainConfig, validate
 from ..hooks import HookList, TrainHooks
 from ..prune import Pruner
-from ..regularization import L1Penalty
+from ..regularization import L1Penalty, ProximalL1
 from ..schedules import Schedule
 from ..selection import check_scope, sparsity_to_rate
 from .finetune import TrainResult, train
@@ -171,19 +171,23 @@ def l1_then_prune(
     progress: bool = True,
     after_l1=None,
     after_pruning=None,
+    proximal: bool = False,
 ) -> L1Result:
     """Train with the L1 penalty, prune (by ``sparsity``, ``threshold`` or ``q``), fine-tune.
 
     Exactly one of ``sparsity`` (magnitude), ``threshold`` (absolute) or ``q`` (times
     each layer's standard deviation) says how to prune. Every argument is checked
-    before training starts. ``after_l1(model)`` and ``after_pruning(model)``, when given,
+    before training starts. ``proximal=True`` trains with the proximal step
+    (:class:`~pruning_lib.regularization.ProximalL1`, exact zeros) instead of the penalty in
+    the loss. ``after_l1(model)`` and ``after_pruning(model)``, when given,
     are called at those points and their return values kept in ``extra`` (the notebooks
     evaluate there).
     """
     given = [x is not None for x in (sparsity, threshold, q)]
     if sum(given) != 1:
         raise ValueError("give exactly one of sparsity=, threshold= or q= to prune after L1")
-    penalty = L1Penalty(model, lam)  # validates lam
+    # Both validate lam; the proximal step reads the loop's AdamW step sizes.
+    penalty = ProximalL1(model, lam, l1_config.learning_rate) if proximal else L1Penalty(model, lam)
     pruner = Pruner(model, scope=check_scope(scope))  # validates that weights exist
     if sparsity is not None:
         check_fraction("sparsity", sparsity)
