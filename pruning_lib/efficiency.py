@@ -28,7 +28,8 @@ from .weights import prunable_parameters, prunable_refs, prunable_weights
 
 
 def parameter_counts(model: nn.Module, weights: dict[str, torch.Tensor] | None = None) -> dict:
-    """Total, prunable and non-zero parameter counts (the paper's nparams column).
+    """Total, prunable and non-zero parameter counts (our nparams counts non-zeros; the
+    paper's nparams column is (1 - pr) x total).
 
     ``nonzero`` counts every parameter that is not zero (shared tensors once), which is
     what the paper's 855M / 665M / 475M of 950M mean.

@@ -1,5 +1,7 @@
-"""`pruning-lib compare`: malformed input is one line and exit 2; missing rows never pass."""
+"""`pruning-lib compare`: records agree when their difference is within its interval;
+malformed input is one line and exit 2; missing records never pass."""
 
+import copy
 import json
 import subprocess
 import sys
@@ -7,22 +9,41 @@ from pathlib import Path
 
 import pytest
 
-from pruning_lib.study.cli import compare, default_reference, main
+from pruning_lib.study.cli import compare, main
 
 CLI = [sys.executable, "-m", "pruning_lib.study.cli"]
-REFERENCE = json.loads(default_reference().read_text())
 
 
-def run(tmp_path: Path, content, capsys) -> tuple[int, str, str]:
+def record(task: str, mean: float, half: float, metric: str = "exact_match") -> dict:
+    return {
+        "variant": "dense",
+        "sparsity": 0.0,
+        "task": task,
+        "metric": metric,
+        "values": [mean],
+        "mean": mean,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+    }
+
+
+REFERENCE = {
+    "records": [
+        record("nq_open", 0.60, 0.06),
+        record("trivia_qa", 0.90, 0.04),
+        record("lambada", 8.0, 0.5, metric="ppl"),
+    ]
+}
+
+
+def run(tmp_path: Path, content, capsys, reference=REFERENCE) -> tuple[int, str, str]:
     path = tmp_path / "results.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
-    code = main(["compare", str(path)])
+    ref = tmp_path / "reference.json"
+    ref.write_text(json.dumps(reference))
+    code = main(["compare", str(path), "--reference", str(ref)])
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def with_table(value):
-    return {**REFERENCE, "table_3": value}
 
 
 @pytest.mark.parametrize(
@@ -30,11 +51,12 @@ def with_table(value):
     [
         (3, ["JSON object"]),
         ("[1, 2]", ["JSON object"]),
-        ({"table_3": {}, "table_4": []}, ["table_3 must be a list"]),
-        (with_table([]), ["table_3 is empty"]),
-        (with_table([{"model": "ours"}]), ["row 0", "'pr%'"]),
-        (with_table([{"model": "ours", "pr%": "", "NQ": "high"}]), ["'NQ'='high'", "number"]),
-        (with_table([3]), ["row 0 must be an object"]),
+        ({"records": {}}, ["'records' must be a list"]),
+        ({"table_3": []}, ["'records' must be a list"]),
+        ({"records": []}, ["'records' is empty"]),
+        ({"records": [3]}, ["record 0 must be an object"]),
+        ({"records": [{"variant": "dense"}]}, ["record 0", "'sparsity'"]),
+        ({"records": [{**record("nq_open", 0.5, 0.1), "mean": "high"}]}, ["mean='high'"]),
         ("{not json", ["not valid JSON"]),
     ],
 )
@@ -47,38 +69,49 @@ def test_malformed_results_one_line_exit_2(tmp_path, capsys, content, words):
         assert word in lines[0]
 
 
-def test_the_reference_against_itself_passes(tmp_path, capsys):
+def test_the_reference_against_itself_agrees(tmp_path, capsys):
     code, out, _ = run(tmp_path, REFERENCE, capsys)
-    assert code == 0 and "missing" not in out
+    assert code == 0 and "3 of 3 records agree" in out
 
 
-def test_one_of_the_rows_is_reported_missing_and_fails(tmp_path, capsys):
-    partial = {
-        "table_3": REFERENCE["table_3"][:1],
-        "table_4": REFERENCE["table_4"][:1],
-    }
+def test_agreement_is_judged_by_the_combined_interval():
+    moved = copy.deepcopy(REFERENCE)
+    # NQ: half-widths 0.06 and 0.06 combine to 0.0849; a move of 0.08 agrees, 0.09 does not.
+    for shift, agrees in ((0.08, True), (0.09, False), (-0.09, False)):
+        moved["records"][0].update(mean=0.60 + shift, ci_low=0.54 + shift, ci_high=0.66 + shift)
+        rows, ok = compare(moved, REFERENCE)
+        assert ok is agrees
+        assert rows[0]["noise"] == pytest.approx(0.06 * 2**0.5)
+    # A run with a narrower interval (more seeds) still gets the reference's share.
+    narrow = copy.deepcopy(REFERENCE)
+    narrow["records"][1].update(mean=0.94, ci_low=0.939, ci_high=0.941)
+    assert compare(narrow, REFERENCE)[1]  # 0.04 <= hypot(0.04, 0.001)
+
+
+def test_a_missing_or_extra_record_or_a_nan_fails(tmp_path, capsys):
+    partial = {"records": REFERENCE["records"][:1]}
     code, out, _ = run(tmp_path, partial, capsys)
-    assert code == 1
-    expected = len(REFERENCE["table_3"]) + len(REFERENCE["table_4"]) - 2
-    assert f"{expected} rows or values missing" in out
+    assert code == 1 and "2 records missing or extra" in out
+    extra = {"records": [*REFERENCE["records"], record("web_questions", 0.5, 0.05)]}
+    assert not compare(extra, REFERENCE)[1]
+    nan = copy.deepcopy(REFERENCE)
+    nan["records"][0]["mean"] = float("nan")
+    assert not compare(nan, REFERENCE)[1]
 
 
-def test_a_missing_value_or_a_nan_is_not_within():
-    results = json.loads(json.dumps(REFERENCE))
-    del results["table_4"][0]["NQ"]
-    rows, ok = compare(results, REFERENCE, 3.0, 0.1)
-    assert not ok and any(r["column"] == "NQ" and r["ours"] == "missing" for r in rows)
-    results = json.loads(json.dumps(REFERENCE))
-    results["table_4"][0]["NQ"] = float("nan")
-    assert not compare(results, REFERENCE, 3.0, 0.1)[1]
+def test_the_committed_reference_has_records_in_the_documented_schema():
+    from pruning_lib.study.cli import default_reference
+    from pruning_lib.study.tasks import TASK_NAMES
+
+    reference = json.loads(default_reference().read_text())
+    keys = {"variant", "sparsity", "task", "metric", "values", "mean", "ci_low", "ci_high"}
+    assert reference["records"] and all(keys <= set(r) for r in reference["records"])
+    assert {r["task"] for r in reference["records"]} == set(TASK_NAMES)
+    for r in reference["records"]:
+        assert len(r["values"]) == len(reference["seeds"])
+        assert r["ci_low"] <= r["mean"] <= r["ci_high"]
 
 
-def test_bad_tolerance_is_refused(tmp_path):
-    path = tmp_path / "r.json"
-    path.write_text(json.dumps(REFERENCE))
-    done = subprocess.run(
-        [*CLI, "compare", str(path), "--accuracy-points", "nan"],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 2 and "--accuracy-points=nan" in done.stderr
+def test_compare_help_describes_intervals():
+    done = subprocess.run([*CLI, "compare", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "95%" in done.stdout

@@ -14,111 +14,77 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..checks import check_number
-
 
 def default_reference() -> Path:
     return Path(__file__).resolve().parent / "reference" / "tutorial_results.json"
 
 
-TABLES = ("table_3", "table_4")
-KEY_COLUMNS = ("model", "pr%")
-LABEL_COLUMNS = ("nparams",)  # "1.01M": compared as written
+RECORD_KEYS = ("variant", "sparsity", "task", "metric")
+NUMBER_KEYS = ("mean", "ci_low", "ci_high")
 
 
-def check_results(data: Any, what: str) -> dict[str, list[dict[str, Any]]]:
-    """The two tables of a results file, checked; a ValueError names what is wrong."""
+def check_results(data: Any, what: str) -> list[dict[str, Any]]:
+    """The records of a results file, checked; a ValueError names what is wrong."""
     if not isinstance(data, dict):
-        raise ValueError(f"{what} must be a JSON object with table_3 and table_4")
-    tables = {}
-    for table in TABLES:
-        rows = data.get(table)
-        if not isinstance(rows, list):
-            raise ValueError(f"{what}: {table} must be a list of rows (written by reproduce?)")
-        if not rows:
-            raise ValueError(f"{what}: {table} is empty")
-        for index, row in enumerate(rows):
-            if not isinstance(row, dict):
-                raise ValueError(f"{what}: {table} row {index} must be an object")
-            missing = [c for c in KEY_COLUMNS if c not in row]
-            if missing:
-                raise ValueError(f"{what}: {table} row {index} has no {missing[0]!r}")
-            for column, value in row.items():
-                if column in KEY_COLUMNS or value == "":
-                    continue
-                if column in LABEL_COLUMNS and isinstance(value, str):
-                    continue
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(
-                        f"{what}: {table} row {index} column {column!r}={value!r} must be a number"
-                    )
-        tables[table] = rows
-    return tables
+        raise ValueError(f"{what} must be a JSON object with a 'records' list")
+    records = data.get("records")
+    if not isinstance(records, list):
+        raise ValueError(f"{what}: 'records' must be a list (written by reproduce?)")
+    if not records:
+        raise ValueError(f"{what}: 'records' is empty")
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ValueError(f"{what}: record {index} must be an object")
+        for key in (*RECORD_KEYS, *NUMBER_KEYS):
+            if key not in record:
+                raise ValueError(f"{what}: record {index} has no {key!r}")
+        for key in NUMBER_KEYS:
+            value = record[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{what}: record {index} {key}={value!r} must be a number")
+    return records
 
 
-def _key(row: dict[str, Any]) -> tuple[str, str]:
-    return str(row["model"]), str(row["pr%"])
+def _key(record: dict[str, Any]) -> tuple:
+    return tuple(record[k] for k in RECORD_KEYS)
 
 
-def compare(
-    results: dict[str, Any],
-    reference: dict[str, Any],
-    accuracy_points: float,
-    perplexity_ratio: float,
-) -> tuple[list[dict[str, Any]], bool]:
-    """Value-by-value differences of two results files; True when every reference value
-    has a counterpart within tolerance (a missing row or value is not a pass)."""
-    ours_tables = check_results(results, "results file")
-    theirs_tables = check_results(reference, "reference file")
+def compare(results: dict[str, Any], reference: dict[str, Any]) -> tuple[list[dict], bool]:
+    """Record-by-record agreement of two results files: a value agrees when the
+    difference of the means is within the 95% half-width of that difference (both
+    intervals combined). True when every reference record has an agreeing counterpart
+    (a missing record or value is not a pass)."""
+    from .uncertainty import difference
+
+    ours = {_key(r): r for r in check_results(results, "results file")}
+    theirs = {_key(r): r for r in check_results(reference, "reference file")}
     rows, ok = [], True
-
-    def missing(label: str, column: str, where: str) -> None:
-        nonlocal ok
+    for key in [k for k in ours if k not in theirs]:
         ok = False
+        rows.append({"record": " ".join(map(str, key)), "ours": "not in the reference"})
+    for key, expected in theirs.items():
+        label = " ".join(map(str, key))
+        record = ours.get(key)
+        if record is None:
+            ok = False
+            rows.append({"record": label, "ours": "missing", "reference": "", "within": False})
+            continue
+        value, noise = difference(record, expected)
+        within = math.isfinite(value) and math.isfinite(noise) and abs(value) <= noise
+        ok &= within
         rows.append(
-            {"row": label, "column": column, "ours": where, "reference": "", "within": False}
+            {
+                "record": label,
+                "ours": record["mean"],
+                "reference": expected["mean"],
+                "difference": value,
+                "noise": noise,
+                "within": within,
+            }
         )
-
-    for table in TABLES:
-        ours = {_key(r): r for r in ours_tables[table]}
-        theirs = {_key(r): r for r in theirs_tables[table]}
-        for key in [k for k in ours if k not in theirs]:
-            missing(" ".join(key).strip(), "-", "not in the reference")
-        for key, expected_row in theirs.items():
-            label = " ".join(key).strip()
-            row = ours.get(key)
-            if row is None:
-                missing(label, "-", "missing")
-                continue
-            for column, expected in expected_row.items():
-                if column in KEY_COLUMNS or expected == "":
-                    continue
-                value = row.get(column, "")
-                if value == "":
-                    missing(label, column, "missing")
-                    continue
-                if column == "nparams":
-                    within = value == expected
-                elif column == "LAMBADA (ppl)":
-                    within = (
-                        math.isfinite(value)
-                        and math.isfinite(expected)
-                        and value > 0
-                        and expected > 0
-                        and abs(math.log(value / expected)) <= math.log(1 + perplexity_ratio)
-                    )
-                else:
-                    within = math.isfinite(value) and abs(value - expected) <= accuracy_points
-                ok &= within
-                rows.append(
-                    {
-                        "row": label,
-                        "column": column,
-                        "ours": value,
-                        "reference": expected,
-                        "within": within,
-                    }
-                )
+    for row in rows:
+        row.setdefault("reference", "")
+        row.setdefault("within", False)
     return rows, ok
 
 
@@ -152,26 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         "compare",
         help="compare a results.json with the reference",
         description="Compare RESULTS (runs/<profile>/results.json) with the "
-        "committed tutorial reference, value by value, within tolerances. "
-        "Exit status 0 when every value is within them, 1 otherwise.",
+        "committed tutorial reference, record by record: two values agree when "
+        "their difference is within its 95% interval (seeds and items of both runs). "
+        "Exit status 0 when every record agrees, 1 otherwise.",
     )
     cmp_.add_argument("results", help="path of a results.json written by reproduce")
     cmp_.add_argument(
         "--reference",
         default=None,
         help="reference results.json (default: the committed tutorial results)",
-    )
-    cmp_.add_argument(
-        "--accuracy-points",
-        type=float,
-        default=3.0,
-        help="allowed difference of accuracies, in percentage points (default 3)",
-    )
-    cmp_.add_argument(
-        "--perplexity-ratio",
-        type=float,
-        default=0.10,
-        help="allowed relative difference of perplexities (default 0.10)",
     )
     args = parser.parse_args(argv)
     try:
@@ -204,18 +159,16 @@ def _read_json(path: str | Path, what: str) -> dict[str, Any]:
 def _compare_command(args) -> int:
     from .tables import format_table
 
-    check_number("--accuracy-points", args.accuracy_points, 0)
-    check_number("--perplexity-ratio", args.perplexity_ratio, 0)
     results = _read_json(args.results, "results file")
     reference = _read_json(args.reference or default_reference(), "reference file")
-    rows, ok = compare(results, reference, args.accuracy_points, args.perplexity_ratio)
-    print(format_table(rows, ["row", "column", "ours", "reference", "within"], digits=2))
-    inside = sum(r["within"] for r in rows)
+    rows, ok = compare(results, reference)
+    columns = ["record", "ours", "reference", "difference", "noise", "within"]
+    print(format_table(rows, columns, digits=3))
+    inside = sum(r["within"] is True for r in rows)
     absent = sum(r["reference"] == "" for r in rows)
     print(
-        f"{inside} of {len(rows)} values within tolerance "
-        f"(accuracy ±{args.accuracy_points} points, perplexity ±{args.perplexity_ratio:.0%})"
-        + (f"; {absent} rows or values missing" if absent else "")
+        f"{inside} of {len(rows)} records agree within their 95% intervals"
+        + (f"; {absent} records missing or extra" if absent else "")
     )
     return 0 if ok else 1
 

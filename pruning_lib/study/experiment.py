@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ..config import TrainConfig, config_hash
 from ..hooks import TrainHooks
 from ..prune import Pruner
 from ..schedules import Schedule
+from ..scores import random_scores
 from ..training.recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
 from .baseline import build_baseline
 from .configs import EvalConfig, ModelConfig, WorldConfig
@@ -78,7 +80,7 @@ class Experiment:
         self.cache = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
         self.out = runs_dir(settings.profile)
         self.world_config, self.model_config = copy.deepcopy(TOY_SIZES[settings.toy_size])
-        self.world_config.seed = settings.seed
+        self.world_config.seed = settings.world_seed
         if settings.model != "toy":
             self.model_config.name = settings.model
         self._world = None
@@ -204,7 +206,8 @@ class Experiment:
             "settings": {
                 k: v
                 for k, v in asdict(self.settings).items()
-                if k not in ("profile", "threads", "cache_dir", "device")
+                # world_seed is in the key as the world's own seed, below
+                if k not in ("profile", "threads", "cache_dir", "device", "world_seed")
             },
             "world": asdict(self.world_config),
             "model": asdict(self.model_config),
@@ -249,28 +252,61 @@ class Experiment:
         return result, (args["extra_hooks"].curve if args["extra_hooks"] else [])
 
     def oneshot(
-        self, sparsity: float, scope: str = "layer", finetune: bool = False, curve_points: int = 4
+        self,
+        sparsity: float,
+        scope: str = "layer",
+        finetune: bool = False,
+        curve_points: int = 4,
+        score: str = "magnitude",
+        checkpoints: list[int] | None = None,
     ) -> dict[str, Any]:
-        """Prune to ``sparsity`` at once; optionally fine-tune with the masks held."""
+        """Prune to ``sparsity`` at once by ``score`` (``magnitude`` or ``random``, the
+        control every score needs); optionally fine-tune with the masks held, evaluating at
+        ``checkpoints`` (default: ``curve_points`` even steps)."""
+        if score not in ("magnitude", "random"):
+            raise ValueError(f"score={score!r} is not allowed; choose 'magnitude' or 'random'")
         steps = self.settings.finetune_steps if finetune else 0
+        if checkpoints is not None:
+            checkpoints = sorted({int(c) for c in checkpoints if 1 <= int(c) <= steps})
 
         def compute():
             model = self.fresh_model()
-            pruner = oneshot(model, sparsity, scope)
+            scores = None
+            if score == "random":
+                scores = random_scores(Pruner(model).weights, seed=self.settings.seed)
+            pruner = oneshot(model, sparsity, scope, scores)
             out: dict[str, Any] = {"sparsity": pruner.sparsity(), "report": pruner.report()[-1]}
             if steps:
-                before = self.oneshot(sparsity, scope)["scores"]  # same weights, cached
-                checkpoints = _checkpoints(steps, curve_points)
-                result, curve = self._finetune(model, pruner, steps, checkpoints)
+                before = self.oneshot(sparsity, scope, score=score)["scores"]  # cached
+                points = checkpoints or _checkpoints(steps, curve_points)
+                result, curve = self._finetune(model, pruner, steps, points)
                 out["curve"] = [{"step": 0, "scores": before}] + curve
                 out["history"] = result.history
                 out["sparsity"] = pruner.sparsity()
             out["scores"] = self.evaluate(model)
             return out
 
+        # Keys of the default runs are as they always were, so caches stay valid.
+        extra: dict[str, Any] = {}
+        if score != "magnitude":
+            extra["score"] = score
+        if checkpoints is not None:
+            extra["checkpoints"] = checkpoints
         return self.cached(
-            self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps), compute
+            self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps, **extra), compute
         )
+
+    def layer_alone(self, name: str, sparsity: float) -> dict[str, Any]:
+        """Prune one weight matrix alone to ``sparsity`` by magnitude (no fine-tuning): how
+        sensitive the model is to that layer."""
+
+        def compute():
+            model = self.fresh_model()
+            pruner = Pruner(model, include=[f"^{re.escape(name)}$"])
+            pruner.prune(sparsity)
+            return {"scores": self.evaluate(model), "sparsity": pruner.sparsity()}
+
+        return self.cached(self.key("layer_alone", name=name, sparsity=sparsity), compute)
 
     def threshold(self, threshold: float | None = None, q: float | None = None) -> dict[str, Any]:
         """Prune ``|w| < threshold`` or ``|w| < q * std`` of each layer (no fine-tuning)."""
@@ -346,8 +382,11 @@ class Experiment:
 
         return self.cached(self.key("scheduled", schedule=asdict(schedule), steps=steps), compute)
 
-    def l1(self, lam: float, sparsity: float, l1_steps: int) -> dict[str, Any]:
-        """Train ``l1_steps`` with the L1 penalty, prune to ``sparsity``, then fine-tune."""
+    def l1(
+        self, lam: float, sparsity: float, l1_steps: int, proximal: bool = False
+    ) -> dict[str, Any]:
+        """Train ``l1_steps`` with the L1 penalty (or its proximal step), prune to
+        ``sparsity``, then fine-tune."""
 
         def compute():
             model = self.fresh_model()
@@ -366,6 +405,7 @@ class Experiment:
                 progress=self.progress,
                 after_l1=self._l1_snapshot,
                 after_pruning=self.evaluate,
+                proximal=proximal,
             )
             self._finetune(model, result.pruner, self.settings.finetune_steps)
             snapshot = result.extra["after_l1"]
@@ -374,6 +414,7 @@ class Experiment:
                 "scores_after_l1": snapshot["scores"],
                 "scores_pruned": result.extra["after_pruning"],
                 "sparsity": result.pruner.sparsity(),
+                "l1_history": result.l1_training.history,
                 **snapshot["weights"],
             }
 
@@ -384,6 +425,8 @@ class Experiment:
                 sparsity=sparsity,
                 l1_steps=l1_steps,
                 steps=self.settings.finetune_steps,
+                proximal=proximal,
+                version=2,  # 2: exact zeros and the L1 run's loss history recorded
             ),
             compute,
         )
@@ -398,6 +441,8 @@ class Experiment:
             "scores": self.evaluate(model),
             "weights": {
                 "mean_abs_weight": weights.abs().mean().item(),
+                "sum_abs_weight": weights.abs().sum().item(),
+                "zero_fraction": (weights == 0).float().mean().item(),
                 "histogram": histogram.hist.tolist(),
                 "bin_edges": histogram.bin_edges.tolist(),
             },

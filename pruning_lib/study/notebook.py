@@ -90,3 +90,26 @@ def show_comparison(results: dict[str, dict[str, Any]]) -> None:
 
 def mean_qa(scores: dict[str, dict[str, float]]) -> float:
     return sum(scores[t]["exact_match"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3
+
+
+def mean_score(scores: dict[str, dict[str, float]]) -> float:
+    """The mean of the six tasks' main metrics."""
+    tasks = ordered(scores)
+    return sum(scores[t][main_metric(t)] for t in tasks) / len(tasks)
+
+
+def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> float:
+    """The 95% half-width that the evaluation items give the mean QA score of one run,
+    or the difference of two runs' (one seed: the seed's own spread is not in it; see
+    :mod:`~pruning_lib.study.uncertainty`)."""
+    import math
+
+    from .uncertainty import item_term
+
+    sets = experiment.eval_sets()
+    qa = ("nq_open", "web_questions", "trivia_qa")
+    widths = [
+        math.sqrt(sum(item_term(s[t]["exact_match"], len(sets[t])) ** 2 for t in qa)) / len(qa)
+        for s in runs
+    ]
+    return math.sqrt(sum(w * w for w in widths))

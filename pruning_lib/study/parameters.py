@@ -39,7 +39,8 @@ class Settings:
 
     section = SECTION
     profile: str = "tutorial"  # results go to runs/<profile>/
-    seed: int = bounded(0, 0, MAX_SEED)  # one seed: world, initialisation, data order
+    seed: int = bounded(0, 0, MAX_SEED)  # training seed: initialisation and data order
+    world_seed: int = bounded(0, 0, MAX_SEED)  # the toy world: fixed while seeds vary
     threads: int = bounded(1, 1, 1024)  # torch CPU threads; 1 makes CPU results core-independent
     device: Literal["auto", "cpu", "cuda"] = "auto"
     model: str = "toy"  # "toy" trains our small GPT; else a hub name or a local folder
@@ -82,6 +83,7 @@ class StudyParameters:
     q_values: list[float] = bounded_items([0.25, 0.5, 0.75, 1.0], 0)  # 02: times each std
     sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 03: one run per value of sparsities
     iterations: int = bounded(5, 1, 1000)  # 03: pruning rounds of the iterative run
+    sensitivity_scan: bool = True  # 03: each layer alone at 0.5/0.7/0.9 (3 evals per layer)
     schedule_kinds: list[Literal["constant", "linear", "exponential", "cubic"]] = dataclasses.field(
         default_factory=lambda: ["constant", "linear", "exponential", "cubic"]
     )
@@ -92,12 +94,18 @@ class StudyParameters:
     l1_lambdas: list[float] = bounded_items([0.0, 1e-05, 3e-05, 0.0001], 0)  # 05
     l1_steps: int = bounded(75, 0, MAX_STEPS)  # 05: steps of training with the penalty
     l1_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 05: magnitude pruning after L1
+    high_sparsity: float = bounded(0.9, 0, 1, high_open=True)  # 04, 05: the high regime
     sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
+    seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 07: main sweep
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
     def check(self) -> None:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(
+                f"{SECTION}.seeds={self.seeds!r} lists a seed twice; give each seed once"
+            )
         if not self.schedule_kinds:
             raise ValueError(f"{SECTION}.schedule_kinds=[] is empty; give at least one kind")
         if self.initial_sparsity > self.target_sparsity:

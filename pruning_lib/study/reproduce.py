@@ -10,6 +10,9 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
   so an interrupted run resumes; ``resume=False`` runs everything again.
 - A failure names the notebook and the cell, keeps every earlier output, and leaves the
   failed notebook beside them as ``<name>.failed.ipynb``.
+- ``07_results`` needs the main sweep at every seed of ``seeds``; the seeds other than
+  ``seed`` run in a second process while the other notebooks run (two processes, one
+  torch thread each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import ast
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,14 +150,29 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     state_path = out / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     started = time.perf_counter()
+
+    def current(job: Job) -> bool:
+        stamp = _stamp(job, root / "notebooks" / f"{job.notebook}.ipynb")
+        target = notebooks_out / f"{job.output}.ipynb"
+        return resume and state.get(job.output) == stamp and target.is_file()
+
+    seeds = _start_seeds(
+        next((j for j in jobs if j.notebook == "07_results" and not current(j)), None),
+        profile_path,
+        out,
+        log,
+    )
     for index, job in enumerate(jobs, 1):
         source = root / "notebooks" / f"{job.notebook}.ipynb"
         target = notebooks_out / f"{job.output}.ipynb"
         stamp = _stamp(job, source)
         label = f"[{index}/{len(jobs)}] {job.output}"
-        if resume and state.get(job.output) == stamp and target.is_file():
+        if current(job):
             log(f"{label}: current, skipped")
             continue
+        if job.notebook == "07_results" and seeds is not None:
+            _wait_seeds(seeds, out, log)
+            seeds = None
         log(f"{label}: running")
         tick = time.perf_counter()
         tmp = notebooks_out / f".{job.output}.running.ipynb"
@@ -175,6 +195,8 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
             ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
+            if seeds is not None:
+                seeds.kill()
             raise
         tmp.replace(target)
         (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
@@ -184,6 +206,28 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     minutes = (time.perf_counter() - started) / 60
     log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
     return out
+
+
+def _start_seeds(job: Job | None, profile_path, out: Path, log) -> subprocess.Popen | None:
+    """Start the main sweep of the other seeds in a second process, if 07 will need it."""
+    if job is None or not [s for s in job.parameters["seeds"] if s != job.parameters["seed"]]:
+        return None
+    log(f"main sweep of seeds {job.parameters['seeds']} but {job.parameters['seed']}: "
+        f"running beside the notebooks (log: {out.name}/seeds.log)")  # fmt: skip
+    with open(out / "seeds.log", "w") as stream:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pruning_lib.study.results", str(Path(profile_path).resolve())],
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            cwd=str(root_dir()),
+        )
+
+
+def _wait_seeds(process: subprocess.Popen, out: Path, log) -> None:
+    if process.poll() is None:
+        log("waiting for the main sweep of the other seeds")
+    if process.wait() != 0:
+        log(f"the other seeds' sweep failed (see {out / 'seeds.log'}); 07 runs what is missing")
 
 
 def refresh_notebooks(log=print) -> None:

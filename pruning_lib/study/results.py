@@ -1,139 +1,330 @@
-"""Our Tables 3 and 4 from cached experiments, Figures 3 and 4, and the pattern checks.
+"""Our Tables 3 and 4 over several seeds, Figures 3 and 4, and the paper's pattern checked.
 
-``collect`` asks the :class:`~pruning_lib.study.experiment.Experiment` for the dense model,
-the control, and each sparsity one-shot and fine-tuned (cached runs come back at once).
+The main sweep (dense, the control, each sparsity one-shot and fine-tuned) runs once per
+training seed; the world and its evaluation items stay fixed. ``collect`` turns the runs
+into ``records``: one per (variant, sparsity, task, metric) with the value of each seed,
+their mean and a 95% interval (:mod:`~pruning_lib.study.uncertainty`). The tables, the
+figures, the checks and ``pruning-lib compare`` all read those records.
 ``write_results`` writes ``results.json`` and ``results.md`` atomically.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
 from . import report
 from .experiment import Experiment
 from .files import write_json
-from .notebook import mean_qa
+from .parameters import Settings
+from .tasks import DISPLAY_NAMES, TASK_NAMES
+from .uncertainty import difference, half, item_term, summarize, verdict
+
+VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
+QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
+COMPLETION_TASKS = ("lambada", "story_cloze", "hellaswag")
+MAIN_METRIC = {"lambada": "acc", "story_cloze": "acc", "hellaswag": "acc"}  # else exact_match
+# Table column -> (task, metric, scale of the printed number)
+COLUMNS = {
+    "LAMBADA (acc)": ("lambada", "acc", 100),
+    "LAMBADA (ppl)": ("lambada", "ppl", 1),
+    "StoryCloze (acc)": ("story_cloze", "acc", 100),
+    "HellaSwag (acc)": ("hellaswag", "acc", 100),
+    "NQ": ("nq_open", "exact_match", 100),
+    "WebQ": ("web_questions", "exact_match", 100),
+    "TriviaQA": ("trivia_qa", "exact_match", 100),
+}
+TABLE_COLUMNS = {
+    "table_3": ["model", "pr%", "nparams", *report.COMPLETION_COLUMNS],
+    "table_4": ["model", "pr%", "nparams", *report.QA_COLUMNS],
+}
 
 
-def collect(experiment: Experiment, sparsities: list[float]) -> dict[str, Any]:
-    """Every run the tables need, plus the rows and the checks."""
+def main_metric(task: str) -> str:
+    return MAIN_METRIC.get(task, "exact_match")
+
+
+def main_sweep(experiment: Experiment, sparsities: list[float]) -> dict[tuple[str, float], Any]:
+    """The runs of one seed, keyed by (variant, sparsity); cached runs return at once."""
+    runs = {("dense", 0.0): experiment.dense(), ("control", 0.0): experiment.control()}
+    for sparsity in sparsities:
+        runs[("one-shot", sparsity)] = experiment.oneshot(sparsity, scope="layer")
+        runs[("fine-tuned", sparsity)] = experiment.oneshot(sparsity, "layer", finetune=True)
+    return runs
+
+
+def with_seed(experiment: Experiment, seed: int) -> Experiment:
+    """The same experiment trained with another seed (same world, same items)."""
+    if seed == experiment.settings.seed:
+        return experiment
+    settings = dataclasses.replace(experiment.settings, seed=seed)
+    return Experiment(settings, progress=experiment.progress)
+
+
+def make_records(sweeps: list[dict], n_items: dict[str, int]) -> list[dict[str, Any]]:
+    """One record per (variant, sparsity, task, metric) over the seeds' sweeps."""
+    records = []
+    for variant, sparsity in sweeps[0]:
+        scores = [sweep[(variant, sparsity)]["scores"] for sweep in sweeps]
+        for task in TASK_NAMES:
+            for metric in scores[0][task]:
+                if metric == "chance":
+                    continue
+                items = None if metric == "ppl" else n_items[task]  # ppl is not a fraction
+                record = {"variant": variant, "sparsity": sparsity, "task": task}
+                record["metric"] = metric
+                record.update(summarize([s[task][metric] for s in scores], items))
+                record["n_items"] = items
+                records.append(record)
+    return records
+
+
+def find(records: list[dict], variant: str, sparsity: float, task: str, metric: str) -> dict:
+    for r in records:
+        if (r["variant"], r["sparsity"], r["task"], r["metric"]) == (
+            variant,
+            sparsity,
+            task,
+            metric,
+        ):
+            return r
+    raise KeyError(f"no record for {variant} at {sparsity}, {task} {metric}")
+
+
+def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> dict[str, Any]:
+    """The mean main score of ``tasks`` as one record: seeds from the per-seed means,
+    items from each task's binomial term (independent sets)."""
+    parts = [find(records, variant, sparsity, t, main_metric(t)) for t in tasks]
+    per_seed = zip(*(p["values"] for p in parts), strict=True)
+    values = [sum(scores) / len(parts) for scores in per_seed]
+    seeds = summarize(values)
+    items = [item_term(p["mean"], p["n_items"]) for p in parts]
+    width = math.hypot(half(seeds), math.sqrt(sum(i * i for i in items)) / len(parts))
+    return {**seeds, "ci_low": seeds["mean"] - width, "ci_high": seeds["mean"] + width}
+
+
+def collect(
+    experiment: Experiment, sparsities: list[float], seeds: list[int] | None = None
+) -> dict[str, Any]:
+    """Every run the tables need at every seed, as records, rows and checks."""
     from ..efficiency import parameter_counts
 
+    seeds = [experiment.settings.seed] if seeds is None else list(seeds)
+    sweeps = [main_sweep(with_seed(experiment, seed), sparsities) for seed in seeds]
+    sets = experiment.eval_sets()
+    records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
-    # Whole-model non-zero counts, derived from the baseline and each run's pruning report
-    # rather than by copying and pruning the model again for every row.
+    # Whole-model non-zero counts from the baseline and the pruning report (the same at
+    # every seed: each layer keeps the same count).
     counts = parameter_counts(experiment.baseline()[0])
     outside_prunable = counts["nonzero"] - counts["prunable_nonzero"]
-    dense = experiment.dense()
-    control = experiment.control()
-    runs: dict[str, Any] = {"dense": dense, "control": control}
-    rows: list[dict[str, Any]] = [
-        report.score_row(name, 0.0, counts["nonzero"], dense["scores"]),
-        report.score_row(
-            f"{name} + fine-tuning (control)",
-            0.0,
-            counts["nonzero"],
-            control["scores"],
-        ),
-    ]
-    for sparsity in sparsities:
-        oneshot = experiment.oneshot(sparsity, scope="layer")
-        tuned = experiment.oneshot(sparsity, scope="layer", finetune=True)
-        runs[f"oneshot_{sparsity}"] = oneshot
-        runs[f"finetuned_{sparsity}"] = tuned
-        nonzero = outside_prunable + oneshot["report"]["nonzero"]
-        rows.append(report.score_row(f"{name} one-shot", sparsity, nonzero, oneshot["scores"]))
-        rows.append(report.score_row(f"{name} fine-tuned", sparsity, nonzero, tuned["scores"]))
-    rows.append(report.chance_row(dense["scores"]))
-    columns_3 = ["model", "pr%", "nparams", *report.COMPLETION_COLUMNS]
-    columns_4 = ["model", "pr%", "nparams", *report.QA_COLUMNS]
-    return {
+    labels = {"dense": name, "control": f"{name} + fine-tuning (control)"}
+    labels.update({"one-shot": f"{name} one-shot", "fine-tuned": f"{name} fine-tuned"})
+    rows = []
+    for variant, sparsity in sweeps[0]:
+        run = sweeps[0][(variant, sparsity)]
+        nonzero = counts["nonzero"]
+        if sparsity:
+            nonzero = outside_prunable + run["report"]["nonzero"]
+        row = {"model": labels[variant], "pr%": report.pr_label(sparsity)}
+        row["nparams"] = report.human_count(nonzero)
+        # The paper's nparams: (1 - pr) x all parameters (embeddings included).
+        row["paper_nparams"] = report.human_count(round((1 - sparsity) * counts["total"]))
+        for column, (task, metric, scale) in COLUMNS.items():
+            record = find(records, variant, sparsity, task, metric)
+            row[column] = round(scale * record["mean"], 2)
+            row[f"{column} ±"] = round(scale * half(record), 2)
+        rows.append(row)
+    chance = {task: sweeps[0][("dense", 0.0)]["scores"][task]["chance"] for task in TASK_NAMES}
+    rows.append(report.chance_row(sweeps[0][("dense", 0.0)]["scores"]))
+    results = {
         "profile": experiment.settings.profile,
         "sparsities": list(sparsities),
-        "table_3": [{k: r[k] for k in columns_3} for r in rows],
-        "table_4": [{k: r[k] for k in columns_4} for r in rows],
-        "runs": {
-            k: {"scores": v["scores"], "sparsity": v.get("sparsity", 0.0)} for k, v in runs.items()
-        },
-        "checks": pattern_checks(runs, sparsities),
+        "seeds": seeds,
+        "n_items": {task: len(sets[task]) for task in TASK_NAMES},
+        "parameters": {"total": counts["total"], "prunable": counts["prunable"]},
+        "chance": chance,
+        "records": records,
+        "table_3": [_pick(r, "table_3") for r in rows],
+        "table_4": [_pick(r, "table_4") for r in rows],
     }
+    results["checks"] = pattern_checks(records, sparsities)
+    return results
 
 
-def pattern_checks(runs: dict[str, Any], sparsities: list[float]) -> list[dict[str, Any]]:
-    """The paper's pattern, stated as checks on our numbers (reported, never tuned for)."""
+def _pick(row: dict[str, Any], table: str) -> dict[str, Any]:
+    keep = set(TABLE_COLUMNS[table]) | {f"{c} ±" for c in TABLE_COLUMNS[table]}
+    return {k: v for k, v in row.items() if k in keep or k == "paper_nparams"}
+
+
+def display_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    """Rows with each score as ``mean ± half-width`` (the 95% interval)."""
+    shown = []
+    for row in rows:
+        out = dict(row)
+        for column in columns:
+            if f"{column} ±" in row:
+                out[column] = f"{row[column]:.1f} ± {row[f'{column} ±']:.1f}"
+        shown.append(out)
+    return shown
+
+
+def _paper_rows() -> dict[str, dict[str, float]]:
+    """GPT-Efficio's published rows by pr%, both tables merged, scores as fractions."""
+    merged: dict[str, dict[str, float]] = {}
+    for row in report.PAPER_TABLE_3 + report.PAPER_TABLE_4:
+        if row["model"] == "GPT-Efficio":
+            for column, (task, metric, scale) in COLUMNS.items():
+                if column in row and metric == main_metric(task):
+                    merged.setdefault(row["pr%"], {})[task] = row[column] / scale
+    return merged
+
+
+def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[str, Any]]:
+    """The paper's pattern as checks on our numbers, each judged against its noise and
+    evaluated on the paper's own numbers where the paper reports them."""
     checks = []
-    dense = runs["dense"]["scores"]
-    main = {"lambada": "acc", "story_cloze": "acc", "hellaswag": "acc"}
+    paper = _paper_rows()
 
-    def score(scores, task):
-        return scores[task][main.get(task, "exact_match")]
+    def fall(task: str, sparsity: float, variant: str = "one-shot", base: str = "dense"):
+        metric = main_metric(task)
+        return difference(
+            find(records, base, 0.0, task, metric), find(records, variant, sparsity, task, metric)
+        )
 
     if 0.1 in sparsities:
-        low = runs["oneshot_0.1"]["scores"]
-        worst = max(abs(score(low, t) - score(dense, t)) for t in dense)
+        falls = {t: fall(t, 0.1) for t in TASK_NAMES}
+        worst = max(falls, key=lambda t: abs(falls[t][0]) - falls[t][1])
+        moved = [t for t, (value, noise) in falls.items() if abs(value) > noise]
+        paper_worst = max(abs(paper["-"][t] - paper[".1"][t]) for t in TASK_NAMES)
         checks.append(
             {
-                "claim": "at 0.1 one-shot, every score within 0.03 of dense",
-                "holds": worst <= 0.03,
-                "detail": f"largest change {worst:.3f}",
+                "claim": "at 0.1 one-shot, no task's score moves by more than the noise",
+                "holds": not moved,
+                "detail": verdict(f"largest change ({worst})", *falls[worst]),
+                "paper": f"largest change {paper_worst:.3f}",
             }
         )
     if 0.5 in sparsities:
-        half = runs["oneshot_0.5"]["scores"]
-        tuned = runs["finetuned_0.5"]["scores"]
-        control = runs["control"]["scores"]
-        qa_fall = mean_qa(dense) - mean_qa(half)
-        story_fall = score(dense, "story_cloze") - score(half, "story_cloze")
+        falls = {t: fall(t, 0.5) for t in TASK_NAMES}
+        fell = [t for t, (value, noise) in falls.items() if value > noise]
+        paper_fell = [t for t in TASK_NAMES if paper["-"][t] > paper[".5"][t]]
         checks.append(
             {
-                "claim": "at 0.5 one-shot, the mean QA score falls by at least 0.15",
-                "holds": qa_fall >= 0.15,
-                "detail": f"fall {qa_fall:.3f}",
+                "claim": "at 0.5 one-shot, every task's score falls by more than the noise",
+                "holds": len(fell) == len(TASK_NAMES),
+                "detail": f"{len(fell)} of {len(TASK_NAMES)} fall beyond the noise",
+                "paper": f"{len(paper_fell)} of {len(TASK_NAMES)} fall",
             }
         )
+        qa = difference(
+            mean_record(records, "dense", 0.0, QA_TASKS),
+            mean_record(records, "one-shot", 0.5, QA_TASKS),
+        )
+        completion = difference(
+            mean_record(records, "dense", 0.0, COMPLETION_TASKS),
+            mean_record(records, "one-shot", 0.5, COMPLETION_TASKS),
+        )
+        gap, noise = qa[0] - completion[0], math.hypot(qa[1], completion[1])
+        paper_qa = sum(paper["-"][t] - paper[".5"][t] for t in QA_TASKS) / 3
+        paper_completion = sum(paper["-"][t] - paper[".5"][t] for t in COMPLETION_TASKS) / 3
         checks.append(
             {
-                "claim": "at 0.5 one-shot, QA falls more than StoryCloze",
-                "holds": qa_fall > story_fall,
-                "detail": f"QA {qa_fall:.3f} vs StoryCloze {story_fall:.3f}",
+                "claim": "at 0.5 one-shot, the mean QA score falls more than the mean "
+                "completion score",
+                "holds": gap > noise,
+                "detail": f"QA {qa[0]:.3f}, completion {completion[0]:.3f}; "
+                + verdict("the gap", gap, noise),
+                "paper": f"QA {paper_qa:.3f}, completion {paper_completion:.3f}",
             }
         )
-        # Judged against the control: the gap to the control closes by at least half.
-        gap_before = mean_qa(control) - mean_qa(half)
-        gap_after = mean_qa(control) - mean_qa(tuned)
-        won_back = 1 - gap_after / gap_before if gap_before > 0 else 1.0
+        # Against the control, so that more training is not mistaken for recovery.
+        before = difference(
+            mean_record(records, "control", 0.0, TASK_NAMES),
+            mean_record(records, "one-shot", 0.5, TASK_NAMES),
+        )
+        after = difference(
+            mean_record(records, "control", 0.0, TASK_NAMES),
+            mean_record(records, "fine-tuned", 0.5, TASK_NAMES),
+        )
+        won_back = 1 - after[0] / before[0] if before[0] > before[1] else float("nan")
         checks.append(
             {
-                "claim": "fine-tuning at 0.5 wins back at least half of the QA fall "
+                "claim": "fine-tuning at 0.5 wins back at least half of the mean fall "
                 "(against the control)",
                 "holds": won_back >= 0.5,
-                "detail": f"won back {won_back:.2f}",
+                "detail": f"gap to the control {before[0]:.3f} ± {before[1]:.3f} before, "
+                f"{after[0]:.3f} ± {after[1]:.3f} after: won back {won_back:.2f}",
+                "paper": "not reported (no fine-tuned rows apart)",
             }
         )
     return checks
 
 
+def retention(records: list[dict], variant: str, sparsity: float, task: str, base: str):
+    """Score / base score, with the delta-method half-width of that ratio."""
+    metric = main_metric(task)
+    a = find(records, variant, sparsity, task, metric)
+    b = find(records, base, 0.0, task, metric)
+    if b["mean"] <= 0:
+        return float("nan"), float("nan")
+    ratio = a["mean"] / b["mean"]
+    relative = math.hypot(half(a) / max(a["mean"], 1e-12), half(b) / b["mean"])
+    return ratio, ratio * relative
+
+
 def figures(results: dict[str, Any], out: Path) -> list[Path]:
-    """Figures 3 and 4: our rows and the paper's, as grouped bar charts (PNG)."""
+    """Figures 3 and 4 as retention (score / dense score) against sparsity: ours with 95%
+    intervals (fine-tuned against the control, which had the same training) beside the
+    paper's GPT-Efficio."""
     import matplotlib.pyplot as plt
 
     paths = []
+    records = results["records"]
+    sparsities = [0.0, *results["sparsities"]]
+    paper = _paper_rows()
+    paper_x = [0.0, 0.1, 0.3, 0.5]
     specs = (
-        (
-            "figure_3",
-            "table_3",
-            report.PAPER_TABLE_3,
-            ["LAMBADA (acc)", "StoryCloze (acc)", "HellaSwag (acc)"],
-            "completion tasks",
-        ),
-        ("figure_4", "table_4", report.PAPER_TABLE_4, report.QA_COLUMNS, "QA tasks"),
+        ("figure_3", COMPLETION_TASKS, "completion tasks"),
+        ("figure_4", QA_TASKS, "QA tasks"),
     )
-    for name, table, paper, columns, what in specs:
-        ours = [r for r in results[table] if r["model"] != "chance"]
-        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
-        report.grouped_bars(left, ours, columns, f"Ours ({results['profile']}): {what}")
-        report.grouped_bars(right, paper, columns, f"Published (arXiv 2310.04573): {what}")
+    for name, tasks, what in specs:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+        for task in tasks:
+            label = DISPLAY_NAMES[task]
+            for variant, base, style in (
+                ("one-shot", "dense", "-o"),
+                ("fine-tuned", "control", "--s"),
+            ):
+                points = [(1.0, 0.0)] + [
+                    retention(records, variant, s, task, base) for s in results["sparsities"]
+                ]
+                left.errorbar(
+                    sparsities,
+                    [p[0] for p in points],
+                    yerr=[p[1] for p in points],
+                    fmt=style,
+                    capsize=3,
+                    label=f"{label} {variant}",
+                )
+            right.plot(
+                paper_x,
+                [paper[k][task] / paper["-"][task] for k in ("-", ".1", ".3", ".5")],
+                "-o",
+                label=label,
+            )
+        for ax, title in (
+            (left, f"Ours ({results['profile']}, {len(results['seeds'])} seeds, 95% intervals)"),
+            (right, "Published GPT-Efficio (arXiv 2310.04573)"),
+        ):
+            ax.axhline(1.0, color="gray", lw=0.8)
+            ax.set_xlabel("sparsity of the prunable weights")
+            ax.set_title(f"{title}\n{what}", fontsize=9)
+            ax.legend(fontsize=7)
+            ax.set_ylim(0, 1.5)
+        left.set_ylabel("retention: score / dense score\n(fine-tuned: / control)")
         fig.tight_layout()
         path = out / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,34 +335,79 @@ def figures(results: dict[str, Any], out: Path) -> list[Path]:
     return paths
 
 
-def write_results(results: dict[str, Any], out: Path) -> list[Path]:
-    """``results.json`` and ``results.md`` (the two tables beside the paper's)."""
-    columns_3 = ["model", "pr%", "nparams", *report.COMPLETION_COLUMNS]
-    columns_4 = ["model", "pr%", "nparams", *report.QA_COLUMNS]
-    text = (
-        "\n\n".join(
-            [
-                f"# Results: profile `{results['profile']}`",
-                "## Table 3: completion tasks (accuracy %, LAMBADA perplexity)",
-                report.markdown_table(results["table_3"], columns_3),
-                "Published:",
-                report.markdown_table(report.PAPER_TABLE_3, columns_3),
-                "## Table 4: QA tasks (exact match %)",
-                report.markdown_table(results["table_4"], columns_4),
-                "Published:",
-                report.markdown_table(report.PAPER_TABLE_4, columns_4),
-                "## The paper's pattern in our numbers",
-                "\n".join(
-                    f"- {'yes' if c['holds'] else 'NO'}: {c['claim']} ({c['detail']})"
-                    for c in results["checks"]
-                ),
-            ]
+def markdown(results: dict[str, Any]) -> str:
+    """``results.md``: both tables with intervals beside the paper's, then the checks."""
+    seeds = results["seeds"]
+    sections = [
+        f"# Results: profile `{results['profile']}`",
+        f"Mean over {len(seeds)} training seed(s) {seeds} ± the 95% half-width (seeds and "
+        f"items, see `pruning_lib/study/uncertainty.py`). `pr%` is the sparsity of the "
+        f"prunable weights; `nparams` counts our non-zero parameters; the paper's nparams "
+        f"column is (1 − pr) × all parameters, shown as `paper_nparams`.",
+    ]
+    for table, title in (
+        ("table_3", "## Table 3: completion tasks (accuracy %, LAMBADA perplexity)"),
+        ("table_4", "## Table 4: QA tasks (exact match %)"),
+    ):
+        columns = [*TABLE_COLUMNS[table][:3], "paper_nparams", *TABLE_COLUMNS[table][3:]]
+        paper = report.PAPER_TABLE_3 if table == "table_3" else report.PAPER_TABLE_4
+        sections += [
+            title,
+            report.markdown_table(display_rows(results[table], columns), columns),
+            "Published:",
+            report.markdown_table(paper, TABLE_COLUMNS[table]),
+        ]
+    sections.append("## The paper's pattern in our numbers")
+    sections.append(
+        "\n".join(
+            f"- {'yes' if c['holds'] else 'NO'}: {c['claim']} ({c['detail']}; paper: {c['paper']})"
+            for c in results["checks"]
         )
-        + "\n"
     )
+    return "\n\n".join(sections) + "\n"
+
+
+def write_results(results: dict[str, Any], out: Path) -> list[Path]:
+    """``results.json`` and ``results.md``, each written to a temporary file first."""
     json_path = write_json(out / "results.json", results)
     md_path = out / "results.md"
     tmp = md_path.with_name(".results.md.tmp")
-    tmp.write_text(text)
+    tmp.write_text(markdown(results))
     tmp.replace(md_path)
     return [json_path, md_path]
+
+
+def prefetch_seeds(parameters: dict[str, Any]) -> list[int]:
+    """Run the main sweep of every seed in ``parameters['seeds']`` but ``seed`` (which
+    the notebooks run themselves) into the cache; returns those seeds. ``reproduce`` runs
+    this in a second process while the notebooks run, one torch thread each."""
+    from .parameters import check_parameters
+
+    settings, study = check_parameters(parameters)
+    others = [seed for seed in study.seeds if seed != settings.seed]
+    experiment = Experiment(settings, progress=False)
+    for seed in others:
+        main_sweep(with_seed(experiment, seed), study.sparsities)
+    return others
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pruning_lib.study.results PROFILE.yaml``: fill the cache with the main
+    sweep of the profile's other seeds (what ``make test`` starts beside the unit tests)."""
+    import sys
+
+    from .reproduce import plan
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m pruning_lib.study.results PROFILE.yaml", file=sys.stderr)
+        return 2
+    _, _, merged = plan(argv[0])
+    keys = set(dataclasses.asdict(Settings())) | {"seeds", "sparsities"}
+    done = prefetch_seeds({k: v for k, v in merged.items() if k in keys})
+    print(f"main sweep cached for seeds {done}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

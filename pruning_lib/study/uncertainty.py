@@ -1,0 +1,126 @@
+"""How sure is a score? Intervals over seeds and items, and verdicts printed from them.
+
+A score of our study varies for two reasons: the training seed (initialisation and data
+order) and the sample of evaluation items. We combine both into one 95% interval:
+
+- **seeds**: the spread of the per-seed scores, ``t(k - 1) * sd / sqrt(k)`` for ``k``
+  seeds (Student's t; nothing with one seed);
+- **items**: for a score that is a fraction of ``n`` items, the binomial term of the mean
+  score ``p`` in Agresti and Coull's form, ``1.96 * sqrt(q (1 - q) / (n + 4))`` with
+  ``q = (p n + 2) / (n + 4)`` (so that a score of 0 or 1 is not certain); the items are the
+  same for every seed, so this term does not shrink with more seeds.
+
+The half-width is the root of the sum of their squares. The difference of two scores gets
+the root of the sum of their squared half-widths: conservative for paired runs (the same
+items), which is why a verdict says "within the noise" rather than "equal".
+
+Example:
+    >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
+    >>> round(r["mean"], 3), round(r["ci_low"], 3), round(r["ci_high"], 3)
+    (0.62, 0.537, 0.703)
+    >>> verdict("the fall", 0.012, 0.03)
+    'the fall 0.012 is within the noise (±0.030)'
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import mean, stdev
+from typing import Any
+
+Z95 = 1.959963984540054  # the normal 97.5% quantile
+# Student's t 97.5% quantiles for 1..30 degrees of freedom (beyond: a series in 1/df).
+T95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t95(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom.
+
+    Example:
+        >>> t95(2), round(t95(1000), 3)
+        (4.303, 1.962)
+    """
+    if df < 1:
+        raise ValueError(f"df={df} is out of range; allowed: [1, inf)")
+    if df <= len(T95):
+        return T95[df - 1]
+    z = Z95
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def half_width(values: list[float], n_items: int | None = None) -> float:
+    """The 95% half-width of the mean of ``values`` (one per seed); ``n_items`` adds the
+    item-sampling term of a fraction-of-items score (``None`` for e.g. perplexity)."""
+    if not values:
+        raise ValueError("values=[] is empty; give one score per seed")
+    seeds = t95(len(values) - 1) * stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0
+    items = item_term(mean(values), n_items) if n_items else 0.0
+    return math.sqrt(seeds**2 + items**2)
+
+
+def item_term(score: float, n_items: int) -> float:
+    """The 95% half-width that the sample of ``n_items`` items gives a fraction ``score``.
+
+    Example:
+        >>> round(item_term(0.5, 200), 3), round(item_term(1.0, 200), 3)
+        (0.069, 0.014)
+    """
+    p = min(max(score, 0.0), 1.0)
+    q = (p * n_items + 2) / (n_items + 4)
+    return Z95 * math.sqrt(q * (1 - q) / (n_items + 4))
+
+
+def summarize(values: list[float], n_items: int | None = None) -> dict[str, Any]:
+    """``values`` with their mean, seed spread (sd) and 95% interval.
+
+    A fraction-of-items score (``n_items`` given) keeps its interval within [0, 1].
+    """
+    if not values:
+        raise ValueError("values=[] is empty; give one score per seed")
+    centre = mean(values)
+    half = half_width(values, n_items)
+    low, high = centre - half, centre + half
+    if n_items:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return {
+        "values": list(values),
+        "mean": centre,
+        "sd": stdev(values) if len(values) > 1 else 0.0,
+        "ci_low": low,
+        "ci_high": high,
+    }
+
+
+def half(record: dict[str, Any]) -> float:
+    """The half-width of a record's interval (its larger side, when clipped at 0 or 1)."""
+    return max(record["mean"] - record["ci_low"], record["ci_high"] - record["mean"])
+
+
+def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
+    """``a - b`` and the 95% half-width of that difference.
+
+    Example:
+        >>> a = {"mean": 0.6, "ci_low": 0.57, "ci_high": 0.63}
+        >>> b = {"mean": 0.5, "ci_low": 0.46, "ci_high": 0.54}
+        >>> [round(x, 3) for x in difference(a, b)]
+        [0.1, 0.05]
+    """
+    return a["mean"] - b["mean"], math.hypot(half(a), half(b))
+
+
+def verdict(what: str, value: float, noise: float) -> str:
+    """A sentence about ``value`` that its own noise decides, so that prose printed by a
+    notebook can never contradict the numbers above it."""
+    if abs(value) <= noise:
+        return f"{what} {value:.3f} is within the noise (±{noise:.3f})"
+    return f"{what} {value:.3f} is larger than the noise (±{noise:.3f})"
+
+
+def within(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two scores agree: their difference is within its 95% half-width."""
+    value, noise = difference(a, b)
+    return math.isfinite(value) and abs(value) <= noise

@@ -1,0 +1,97 @@
+"""Intervals over seeds and items, against scipy's t distribution and hand computations."""
+
+import math
+
+import pytest
+from scipy import stats
+
+from pruning_lib.study.results import make_records, mean_record
+from pruning_lib.study.uncertainty import (
+    difference,
+    half_width,
+    item_term,
+    summarize,
+    t95,
+    verdict,
+    within,
+)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 10, 11, 15, 30, 31, 45, 100])
+def test_t_quantile_matches_scipy(df):
+    assert t95(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-3)
+
+
+def test_seed_term_is_scipys_t_interval():
+    values = [0.61, 0.66, 0.58, 0.64]
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=0, scale=stats.sem(values))
+    assert half_width(values) == pytest.approx(high, rel=1e-3)
+    assert half_width([0.5]) == 0  # one seed: no seed term, and no items given
+
+
+def test_item_term_by_hand():
+    # Agresti-Coull: q = (0.62 * 200 + 2) / 204, half = 1.96 * sqrt(q (1 - q) / 204)
+    q = (124 + 2) / 204
+    assert item_term(0.62, 200) == pytest.approx(1.959964 * math.sqrt(q * (1 - q) / 204))
+    assert item_term(1.0, 200) > 0 and item_term(0.0, 200) > 0  # a perfect score is not certain
+
+
+def test_both_terms_add_in_quadrature_and_clip_to_the_unit_interval():
+    values = [0.97, 0.99, 1.0]
+    seeds = stats.t.ppf(0.975, 2) * stats.sem(values)
+    expected = math.hypot(seeds, item_term(sum(values) / 3, 50))
+    record = summarize(values, n_items=50)
+    assert record["ci_low"] == pytest.approx(record["mean"] - expected, rel=1e-3)
+    assert record["ci_high"] == 1.0  # clipped
+    assert record["values"] == values and record["sd"] == pytest.approx(stats.tstd(values))
+    unbounded = summarize([9.0, 11.0])  # e.g. a perplexity: no item term, no clipping
+    assert unbounded["ci_low"] == pytest.approx(10 - 12.706 * 1.0)
+
+
+def test_difference_and_verdicts():
+    a = {"mean": 0.60, "ci_low": 0.57, "ci_high": 0.63}
+    b = {"mean": 0.58, "ci_low": 0.54, "ci_high": 0.62}
+    value, noise = difference(a, b)
+    assert value == pytest.approx(0.02) and noise == pytest.approx(0.05)
+    assert within(a, b) and not within(a, {**b, "mean": 0.50, "ci_low": 0.46, "ci_high": 0.54})
+    assert verdict("the fall", 0.02, 0.05) == "the fall 0.020 is within the noise (±0.050)"
+    assert verdict("the fall", -0.08, 0.05).endswith("is larger than the noise (±0.050)")
+    assert not within(a, {**b, "mean": float("nan")})
+
+
+def test_empty_values_are_refused():
+    with pytest.raises(ValueError, match="values"):
+        summarize([])
+
+
+def _sweep(nq: float, lambada: float) -> dict:
+    scores = {
+        "lambada": {"acc": lambada, "ppl": 8.0, "chance": 0.1},
+        "story_cloze": {"acc": 0.7, "chance": 0.5},
+        "hellaswag": {"acc": 0.6, "acc_norm": 0.6, "chance": 0.25},
+        "nq_open": {"exact_match": nq, "chance": 0.0},
+        "web_questions": {"exact_match": 0.5, "chance": 0.0},
+        "trivia_qa": {"exact_match": 0.8, "chance": 0.0},
+    }
+    return {("dense", 0.0): {"scores": scores}}
+
+
+def test_records_one_per_variant_task_and_metric_with_every_seed():
+    items = dict.fromkeys(
+        ["lambada", "story_cloze", "hellaswag", "nq_open", "web_questions", "trivia_qa"], 100
+    )
+    records = make_records([_sweep(0.4, 0.6), _sweep(0.5, 0.7)], items)
+    keys = [(r["task"], r["metric"]) for r in records]
+    assert len(keys) == len(set(keys)) == 8  # chance is not a record
+    nq = next(r for r in records if r["task"] == "nq_open")
+    assert nq["values"] == [0.4, 0.5] and nq["mean"] == pytest.approx(0.45)
+    assert set(nq) >= {"variant", "sparsity", "task", "metric", "values", "mean"}
+    ppl = next(r for r in records if r["metric"] == "ppl")
+    assert ppl["n_items"] is None and ppl["ci_low"] == ppl["ci_high"] == 8.0
+    qa = mean_record(records, "dense", 0.0, ["nq_open", "web_questions", "trivia_qa"])
+    assert qa["values"] == pytest.approx([(0.4 + 0.5 + 0.8) / 3, (0.5 + 0.5 + 0.8) / 3])
+    # The item term of a mean of three independent sets: sqrt(sum of squares) / 3.
+    items_only = math.sqrt(sum(item_term(p, 100) ** 2 for p in (0.45, 0.5, 0.8))) / 3
+    assert qa["ci_high"] - qa["mean"] == pytest.approx(
+        math.hypot(half_width(qa["values"]), items_only)
+    )
