@@ -46,7 +46,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # one seed: world, initialisation, data order
+seed = 0  # training seed: initialisation and data order
+world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
 threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
 device = "auto"  # "auto" picks the GPU when there is one
 model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
@@ -157,7 +158,11 @@ show_scores(dense["scores"])
 # %% [markdown]
 # ## Weight magnitudes
 #
-# Magnitude pruning removes the weights closest to zero. How many are close to zero decides how much pruning costs.
+# Magnitude pruning removes the weights closest to zero. The histogram shows how many
+# weights a given sparsity removes and how large they are; whether removing them costs
+# anything depends on how much the model *uses* them, which magnitude only estimates (the
+# random-pruning control in `03_rate` and the scores of the activation-aware notebooks
+# test that estimate).
 
 # %%
 import torch
@@ -183,13 +188,39 @@ saved = experiment.save_result("01_baseline", dense)
 # %% [markdown]
 # ## Summary
 #
-# - The toy world gives six evaluation sets in the hub schemas, evaluated with
-#   lm-evaluation-harness conventions.
-# - A 4-layer GPT trained for a few CPU minutes scores far above chance on all six.
-# - Most weights are small: the histogram is what magnitude pruning cuts into.
-#
+# Printed from the numbers above.
+
+# %%
+from pruning_lib.study.evaluate import main_metric
+from pruning_lib.study.notebook import ordered
+
+print(f"- {counts['total']:,} parameters, {counts['prunable']:,} of them prunable "
+      f"({counts['prunable'] / counts['total']:.0%})")  # fmt: skip
+for task in ordered(dense["scores"]):
+    score = dense["scores"][task]
+    margin = score[main_metric(task)] - score["chance"]
+    print(f"- {DISPLAY_NAMES[task]}: {score[main_metric(task)]:.3f}, chance "
+          f"{score['chance']:.3f} (margin {margin:+.3f})")  # fmt: skip
+print(f"- half of the prunable weights have |w| below {magnitudes.quantile(0.5).item():.4f}; "
+      f"the largest is {magnitudes.max().item():.3f}")  # fmt: skip
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Train with `baseline_steps = 400`. Which tasks suffer first?
-# 2. Change `seed`: how much do the scores move between seeds?
-# 3. Print the 20 most frequent tokens: are the names single tokens?
+# 1. Compute the parameter count of the model by hand: a GPT-2 block has
+#    4·d² + 4·d (attention) + 8·d² + 5·d (MLP) + 4·d (two layer norms) parameters for width
+#    d, plus the embeddings. Check it:
+#
+# ```python
+# d, layers, vocab, positions = 128, 4, len(tokenizer), 128
+# by_hand = layers * (12 * d * d + 13 * d) + vocab * d + positions * d + 2 * d
+# assert by_hand == counts["total"]
+# ```
+#
+# 2. How many prunable weights does sparsity 0.5 remove, and below which |w| do they lie?
+#    With `k = int(0.5 * magnitudes.numel())` and `cutoff = magnitudes.kthvalue(k).values`,
+#    check `assert int((magnitudes <= cutoff).sum()) == k` (it holds when no two weights
+#    tie at the cut-off: what would the library do if they did? See
+#    `pruning_lib/selection.py`).
+# 3. Change `seed` (the training seed): how much do the six scores move? Compare with the
+#    intervals of `07_results`.

@@ -21,10 +21,13 @@
 # The first hyperparameter of the paper is the pruning threshold: weights with
 # |w| below it are set to zero. In this notebook you will:
 #
-# 1. prune with absolute thresholds and see which sparsity each gives;
-# 2. prune with Han et al.'s rule, a threshold of q times each layer's standard deviation;
-# 3. compare per-layer sparsity under the two rules;
-# 4. watch the six scores as the threshold grows (no fine-tuning yet).
+# 1. prune one layer by magnitude in plain PyTorch (the k-th smallest |w|, a mask,
+#    zeroed gradients), check it against the library, and see what goes wrong under AdamW
+#    when pruned weights are not zeroed again after each step;
+# 2. prune with absolute thresholds and see which sparsity each gives;
+# 3. prune with Han et al.'s rule, a threshold of q times each layer's standard deviation;
+# 4. compare per-layer sparsity under the two rules at the same total sparsity;
+# 5. watch the six scores as the threshold grows (no fine-tuning yet).
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -46,7 +49,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # one seed: world, initialisation, data order
+seed = 0  # training seed: initialisation and data order
+world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
 threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
 device = "auto"  # "auto" picks the GPU when there is one
 model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
@@ -74,6 +78,121 @@ from pruning_lib.study.notebook import format_table, show_comparison, start
 experiment = start(globals())
 
 # %% [markdown]
+# ## The mechanism in plain PyTorch
+#
+# Magnitude pruning of one weight matrix at sparsity 0.5 is a handful of lines: find the
+# k-th smallest |w|, keep what is larger, multiply the weights by that mask, and make sure
+# training cannot bring the pruned weights back (their gradients are multiplied by the
+# mask too).
+
+# %%
+import torch
+
+from pruning_lib.prune import Pruner
+
+model = experiment.fresh_model()
+weights = Pruner(model).weights
+name = next((n for n in weights if "mlp" in n), next(iter(weights)))  # an MLP matrix
+weight = weights[name]
+
+demo_sparsity = 0.5
+k = int(demo_sparsity * weight.numel())  # how many weights to prune
+cutoff = weight.detach().abs().flatten().kthvalue(k).values  # the k-th smallest |w|
+mask = weight.detach().abs() > cutoff  # keep the larger ones
+with torch.no_grad():
+    weight.mul_(mask)  # prune
+weight.register_hook(lambda grad: grad * mask)  # pruned weights get no gradient
+
+print(f"{name}: shape {tuple(weight.shape)}, cut-off |w| = {cutoff.item():.4f}")
+print(f"kept {mask.float().mean().item():.4f} of {weight.numel()} weights")
+
+# The library, pruning only this matrix, gives the same mask:
+library = Pruner(experiment.fresh_model(), include=[f"^{name}$".replace(".", r"\.")])
+library.prune(demo_sparsity)
+assert torch.equal(library.masks[name].cpu(), mask.cpu())
+print("the library's mask equals ours")
+
+# %% [markdown]
+# What a mask looks like: the weights' magnitudes and the mask of the first 64 × 64
+# entries (white: kept). Unstructured pruning leaves a salt-and-pepper pattern.
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3.4))
+left.imshow(weight.detach().abs().cpu()[:64, :64], cmap="viridis")
+left.set_title("|w| after pruning")
+right.imshow(mask.cpu()[:64, :64], cmap="gray", vmin=0, vmax=1)
+right.set_title(f"mask (kept {mask.float().mean().item():.2f})")
+for ax in (left, right):
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.savefig(experiment.figure_path("02_mask"), dpi=120, bbox_inches="tight")
+plt.show()
+
+# %% [markdown]
+# ### Why re-zero after every optimizer step
+#
+# Masking the gradients is not enough when the optimizer has momentum from before the
+# pruning (iterative pruning and schedules prune in the middle of training): AdamW keeps
+# moving a pruned weight by its running averages although its gradient is now zero. We
+# train 10 steps dense, prune this matrix, train 10 more steps three ways, and count the
+# pruned positions that are no longer zero.
+
+# %%
+import copy
+
+from pruning_lib.training.finetune import sample_batch
+
+
+def run_steps(model, optimizer, steps, seed, after_step=None):
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        batch = sample_batch(experiment.stream(), 8, 64, generator).to(experiment.device)
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+
+
+torch.manual_seed(seed)
+warm = experiment.fresh_model().train()
+warm_optimizer = torch.optim.AdamW(warm.parameters(), lr=1e-3)
+run_steps(warm, warm_optimizer, 10, seed)  # momentum builds up
+
+rows = []
+for how in ("mask once", "mask + zero gradients", "mask + zero gradients + re-zero"):
+    model = copy.deepcopy(warm)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer.load_state_dict(warm_optimizer.state_dict())  # the same running averages
+    w = Pruner(model).weights[name]
+    keep = w.detach().abs() > w.detach().abs().flatten().kthvalue(k).values
+    with torch.no_grad():
+        w.mul_(keep)
+    if "gradients" in how:
+        w.register_hook(lambda grad, keep=keep: grad * keep)
+    rezero = None
+    if "re-zero" in how:
+
+        def rezero(w=w, keep=keep):
+            with torch.no_grad():
+                w.mul_(keep)
+
+    run_steps(model, optimizer, 10, seed + 1, rezero)
+    pruned = w.detach()[~keep]
+    rows.append(
+        {
+            "after 10 AdamW steps": how,
+            "pruned weights now non-zero": (pruned != 0).float().mean().item(),
+            "their mean |w|": pruned.abs().mean().item(),
+        }
+    )
+print(format_table(rows, list(rows[0]), digits=4))
+
+# %% [markdown]
+# `pruning_lib.prune.Pruner` does the last row: as training hooks, it zeroes the pruned
+# gradients after backward and the pruned weights after every optimizer step.
+#
 # ## Absolute thresholds
 
 # %%
@@ -120,31 +239,39 @@ relative = {f"q = {q}": experiment.threshold(q=q) for q in q_values}
 show_comparison(relative)
 
 # %% [markdown]
-# ## Per-layer sparsity
+# ## Per-layer sparsity at the same total sparsity
+#
+# To compare the two rules fairly, we pick the absolute threshold that prunes the same
+# fraction of all prunable weights as q = 0.5 does: the quantile of all |w| at that
+# fraction.
 
 # %%
-near = min(absolute.values(), key=lambda r: abs(r["sparsity"] - relative["q = 0.5"]["sparsity"]))
-layers_abs = near["layers"][:-1]
-layers_q = relative["q = 0.5"]["layers"][:-1]
-names = [row["name"].replace("transformer.h.", "h").replace(".weight", "") for row in layers_q]
+# NBVAL_IGNORE_OUTPUT
+# Progress bars.
+by_q = relative["q = 0.5"]
+every = torch.cat(
+    [w.detach().abs().flatten().cpu() for w in Pruner(experiment.fresh_model()).weights.values()]
+)
+matched = float(every.kthvalue(round(by_q["sparsity"] * every.numel())).values)
+by_threshold = experiment.threshold(threshold=matched)
+
+# %%
+names = [
+    row["name"].replace("transformer.h.", "h").replace(".weight", "") for row in by_q["layers"][:-1]
+]
 fig, ax = plt.subplots(figsize=(9, 3))
 x = range(len(names))
-ax.bar([i - 0.2 for i in x], [r["sparsity"] for r in layers_abs], 0.4, label="absolute threshold")
-ax.bar([i + 0.2 for i in x], [r["sparsity"] for r in layers_q], 0.4, label="q = 0.5 x std")
+ax.bar([i - 0.2 for i in x], [r["sparsity"] for r in by_threshold["layers"][:-1]], 0.4,
+       label=f"|w| < {matched:.4f} (total {by_threshold['sparsity']:.3f})")  # fmt: skip
+ax.bar([i + 0.2 for i in x], [r["sparsity"] for r in by_q["layers"][:-1]], 0.4,
+       label=f"q = 0.5 x std (total {by_q['sparsity']:.3f})")  # fmt: skip
 ax.set_xticks(list(x), names, rotation=90, fontsize=7)
-ax.set_ylabel("sparsity")
-ax.legend()
+ax.set_ylabel("sparsity of the layer")
+ax.set_ylim(0, 1)
+ax.legend(fontsize=8)
 fig.savefig(experiment.figure_path("02_per_layer"), dpi=120, bbox_inches="tight")
 plt.show()
-print(
-    format_table(
-        [
-            {"layer": n, "absolute": a["sparsity"], "q*std": b["sparsity"]}
-            for n, a, b in zip(names, layers_abs, layers_q)
-        ],
-        ["layer", "absolute", "q*std"],
-    )
-)
+show_comparison({f"|w| < {matched:.4f}": by_threshold, "q = 0.5": by_q})
 
 # %%
 saved = experiment.save_result("02_threshold", {"absolute": absolute, "relative": relative})
@@ -152,14 +279,33 @@ saved = experiment.save_result("02_threshold", {"absolute": absolute, "relative"
 # %% [markdown]
 # ## Summary
 #
-# - A threshold fixes a cut-off, not a sparsity: the sparsity it gives depends on the weights.
-# - The q × std rule prunes every layer to a similar fraction; one absolute threshold does not.
-# - Without fine-tuning, LAMBADA and the QA tasks fade first as the threshold grows (at
-#   |w| < 0.04: LAMBADA 0.620 → 0.365, WebQ 0.730 → 0.480, NQ 0.640 → 0.510), while StoryCloze
-#   and HellaSwag stay near 1.
-#
+# Printed from the numbers above.
+
+# %%
+spread_t = [r["sparsity"] for r in by_threshold["layers"][:-1]]
+spread_q = [r["sparsity"] for r in by_q["layers"][:-1]]
+print(f"- thresholds {thresholds} gave sparsities "
+      f"{[round(r['sparsity'], 3) for r in absolute.values()]}: a threshold fixes a cut-off, "
+      "not a sparsity")  # fmt: skip
+print(f"- at the same total sparsity ({by_q['sparsity']:.3f}), per-layer sparsity spans "
+      f"{min(spread_t):.3f}-{max(spread_t):.3f} under one threshold and "
+      f"{min(spread_q):.3f}-{max(spread_q):.3f} under q x std")  # fmt: skip
+print(f"- mean QA at that sparsity: {mean_qa(by_threshold['scores']):.3f} (threshold) vs "
+      f"{mean_qa(by_q['scores']):.3f} (q x std); one seed, 600 QA items: about ±0.03")  # fmt: skip
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Which threshold gives 50% sparsity? Compare its scores with `03_rate` at 0.5.
-# 2. Exclude the attention weights (`Pruner(model, exclude=[r"\.attn\."])`): what changes?
-# 3. Plot per-layer sparsity for q = 1.0.
+# 1. Which threshold gives 50% sparsity? It is the median of all |w|; check with
+#
+# ```python
+# t = float(every.median())
+# r = experiment.threshold(threshold=t)
+# assert abs(r["sparsity"] - 0.5) < 1e-3
+# ```
+#
+# 2. Write layer-wise magnitude pruning at 0.3 for every matrix in plain PyTorch (the
+#    loop of "The mechanism" over `Pruner(model).weights`) and check it:
+#    `assert all(torch.equal(mine[n], ref.masks[n]) for n in mine)` where
+#    `ref = Pruner(experiment.fresh_model()); ref.prune(0.3)`.
+# 3. Exclude the attention weights (`Pruner(model, exclude=[r"\.attn\."])`): what changes?
