@@ -24,17 +24,19 @@ import torch
 
 from ..config import TrainConfig, config_hash
 from ..hooks import TrainHooks
+from ..patterns import NM, RowWise
 from ..prune import Pruner
 from ..schedules import Schedule
-from ..scores import random_scores
-from ..training.recipes import finetune, iterative, l1_then_prune, oneshot, scheduled
+from ..scores import calibration_batches, input_norms, random_scores, wanda_scores
+from ..selection import check_scope
+from ..training.recipes import finetune, iterative, l1_then_prune, scheduled
 from .baseline import build_baseline
 from .configs import EvalConfig, ModelConfig, WorldConfig
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
 from .files import default_cache_dir, runs_dir, write_json
 from .model import load_causal_lm
-from .parameters import Settings
+from .parameters import Settings, pattern_sparsity
 from .runtime import pick_device, seed_everything, set_threads
 from .tasks import TASK_NAMES
 from .toyworld import generate
@@ -207,7 +209,18 @@ class Experiment:
                 k: v
                 for k, v in asdict(self.settings).items()
                 # world_seed is in the key as the world's own seed, below
-                if k not in ("profile", "threads", "cache_dir", "device", "world_seed")
+                # ...and the one-shot method and pattern in the payload of the runs they shape
+                if k
+                not in (
+                    "profile",
+                    "threads",
+                    "cache_dir",
+                    "device",
+                    "world_seed",
+                    "method",
+                    "pattern",
+                    "calibration_sequences",
+                )
             },
             "world": asdict(self.world_config),
             "model": asdict(self.model_config),
@@ -257,27 +270,48 @@ class Experiment:
         scope: str = "layer",
         finetune: bool = False,
         curve_points: int = 4,
-        score: str = "magnitude",
+        score: str | None = None,
         checkpoints: list[int] | None = None,
+        pattern: str | None = None,
     ) -> dict[str, Any]:
-        """Prune to ``sparsity`` at once by ``score`` (``magnitude`` or ``random``, the
-        control every score needs); optionally fine-tune with the masks held, evaluating at
-        ``checkpoints`` (default: ``curve_points`` even steps)."""
-        if score not in ("magnitude", "random"):
-            raise ValueError(f"score={score!r} is not allowed; choose 'magnitude' or 'random'")
+        """Prune to ``sparsity`` at once; optionally fine-tune with the masks held, evaluating
+        at ``checkpoints`` (default: ``curve_points`` even steps).
+
+        ``score`` (default: the ``method`` setting) is ``magnitude``, ``wanda`` (|W| times
+        each input's norm over calibration windows, compared within each output row, as the
+        Wanda paper defines it) or ``random`` (the control every score needs). ``pattern``
+        (default: the ``pattern`` setting) is ``unstructured`` or ``N:M``, which fixes the
+        sparsity at 1 - N/M.
+        """
+        score = self.settings.method if score is None else score
+        pattern = self.settings.pattern if pattern is None else pattern
+        if score not in ("magnitude", "wanda", "random"):
+            raise ValueError(
+                f"score={score!r} is not allowed; choose 'magnitude', 'wanda' or 'random'"
+            )
+        implied = pattern_sparsity(pattern)
+        if implied is not None and abs(sparsity - implied) > 1e-9:
+            raise ValueError(
+                f"sparsity={sparsity} does not fit pattern={pattern!r}; allowed: {implied:g}"
+            )
         steps = self.settings.finetune_steps if finetune else 0
         if checkpoints is not None:
             checkpoints = sorted({int(c) for c in checkpoints if 1 <= int(c) <= steps})
 
         def compute():
             model = self.fresh_model()
-            scores = None
-            if score == "random":
-                scores = random_scores(Pruner(model).weights, seed=self.settings.seed)
-            pruner = oneshot(model, sparsity, scope, scores)
+            pruner = Pruner(model, scope=check_scope(scope))
+            scores = self.scores(score, model, pruner)
+            if implied is not None:
+                n, m = (int(x) for x in pattern.split(":"))
+                pruner.prune_pattern(NM(n, m), scores)
+            elif score == "wanda":
+                pruner.prune_pattern(RowWise(sparsity), scores)  # Wanda's comparison group
+            else:
+                pruner.prune(sparsity, scores)
             out: dict[str, Any] = {"sparsity": pruner.sparsity(), "report": pruner.report()[-1]}
             if steps:
-                before = self.oneshot(sparsity, scope, score=score)["scores"]  # cached
+                before = self.oneshot(sparsity, scope, score=score, pattern=pattern)["scores"]
                 points = checkpoints or _checkpoints(steps, curve_points)
                 result, curve = self._finetune(model, pruner, steps, points)
                 out["curve"] = [{"step": 0, "scores": before}] + curve
@@ -290,11 +324,29 @@ class Experiment:
         extra: dict[str, Any] = {}
         if score != "magnitude":
             extra["score"] = score
+        if score == "wanda":
+            extra["calibration_sequences"] = self.settings.calibration_sequences
+        if pattern != "unstructured":
+            extra["pattern"] = pattern
         if checkpoints is not None:
             extra["checkpoints"] = checkpoints
         return self.cached(
             self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps, **extra), compute
         )
+
+    def scores(self, score: str, model, pruner: Pruner):
+        """The importance scores of ``score`` for ``pruner``'s weights (None: magnitude)."""
+        if score == "random":
+            return random_scores(pruner.weights, seed=self.settings.seed)
+        if score == "wanda":
+            batches = calibration_batches(
+                self.stream(),
+                self.settings.calibration_sequences,
+                self.block_size,
+                seed=self.settings.seed,
+            )
+            return wanda_scores(pruner, input_norms(pruner, model, batches))
+        return None
 
     def layer_alone(self, name: str, sparsity: float) -> dict[str, Any]:
         """Prune one weight matrix alone to ``sparsity`` by magnitude (no fine-tuning): how

@@ -56,12 +56,16 @@ class Settings:
     grad_accum_steps: int = bounded(1, 1, 4096)
     block_size: int = bounded(128, 8, 32768)  # tokens per training window (hub models)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # GPU only
+    method: Literal["magnitude", "wanda", "random"] = "magnitude"  # score of one-shot pruning
+    pattern: str = "unstructured"  # one-shot pattern: "unstructured" or "N:M" such as "2:4"
+    calibration_sequences: int = bounded(128, 1, 10**6)  # Wanda: windows of the corpus
     eval_limit: int | None = bounded(None, 1, 10**8)  # first N items of each evaluation set
     eval_batch_size: int = bounded(32, 1, 65536)
     cache_dir: str | None = None  # default: runs/cache in the checkout
 
     def check(self) -> None:
         check_profile_name(self.profile)
+        pattern_sparsity(self.pattern)
         if self.datasets not in ("toy", "hub") and not Path(self.datasets).is_dir():
             raise ValueError(
                 f"{SECTION}.datasets={self.datasets!r} is not allowed; choose 'toy', 'hub' or "
@@ -115,6 +119,25 @@ class StudyParameters:
             )
 
 
+def pattern_sparsity(pattern: str) -> float | None:
+    """The sparsity an ``N:M`` pattern implies (None for ``unstructured``); a ValueError
+    names the parameter and what is allowed.
+
+    Example:
+        >>> pattern_sparsity("2:4"), pattern_sparsity("unstructured")
+        (0.5, None)
+    """
+    if pattern == "unstructured":
+        return None
+    match = re.fullmatch(r"(\d+):(\d+)", pattern) if isinstance(pattern, str) else None
+    if not match or not 0 < int(match[1]) < int(match[2]) <= 1024:
+        raise ValueError(
+            f"{SECTION}.pattern={pattern!r} is not allowed; choose 'unstructured' or 'N:M' "
+            "with 0 < N < M <= 1024 (e.g. '2:4')"
+        )
+    return 1 - int(match[1]) / int(match[2])
+
+
 SHARED = tuple(f.name for f in dataclasses.fields(Settings))
 STUDY = tuple(f.name for f in dataclasses.fields(StudyParameters))
 
@@ -155,6 +178,14 @@ def check_parameters(values: dict[str, Any]) -> tuple[Settings, StudyParameters]
         )
     settings = from_dict(Settings, {k: v for k, v in values.items() if k in SHARED})
     study = from_dict(StudyParameters, {k: v for k, v in values.items() if k in STUDY})
+    implied = pattern_sparsity(settings.pattern)
+    if implied is not None and "sparsities" in values:
+        wrong = [s for s in study.sparsities if abs(s - implied) > 1e-9]
+        if wrong:
+            raise ValueError(
+                f"{SECTION}.sparsities={study.sparsities} does not fit pattern="
+                f"{settings.pattern!r}, which prunes exactly {implied:g}; allowed: [{implied:g}]"
+            )
     return settings, study
 
 

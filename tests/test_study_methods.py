@@ -1,0 +1,112 @@
+"""The profile's `method` and `pattern` keys: validated before any work, and the one-shot
+runs they shape (Wanda, random, N:M) on the smoke-sized toy model."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from pruning_lib.patterns import NM, RowWise
+from pruning_lib.prune import Pruner
+from pruning_lib.scores import calibration_batches, input_norms
+from pruning_lib.study.experiment import Experiment
+from pruning_lib.study.parameters import Settings, check_parameters
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"pattern": "4:2"}, ["pattern='4:2'", "0 < N < M"]),
+        ({"pattern": "0:4"}, ["pattern='0:4'"]),
+        ({"pattern": "2-4"}, ["pattern='2-4'", "'unstructured'"]),
+        ({"pattern": "2:4", "sparsities": [0.1, 0.5]}, ["sparsities=[0.1, 0.5]", "[0.5]"]),
+        ({"method": "obs"}, ["method='obs'", "magnitude"]),
+        ({"calibration_sequences": 0}, ["calibration_sequences=0", "[1,"]),
+    ],
+)
+def test_bad_method_or_pattern_is_one_clear_error(values, words):
+    with pytest.raises(ValueError) as error:
+        check_parameters(values)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_a_pattern_with_its_own_sparsity_is_accepted():
+    settings, study = check_parameters({"pattern": "2:4", "sparsities": [0.5]})
+    assert settings.pattern == "2:4" and study.sparsities == [0.5]
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    settings = Settings(
+        profile="methods",
+        toy_size="smoke",
+        baseline_steps=20,
+        finetune_steps=4,
+        batch_size=4,
+        eval_limit=4,
+        calibration_sequences=4,
+        cache_dir=str(tmp_path_factory.mktemp("cache")),
+    )
+    return Experiment(settings, progress=False)
+
+
+def _masks(experiment, score, pattern, sparsity):
+    """The masks the experiment's one-shot run makes, rebuilt the documented way."""
+    model = experiment.fresh_model()
+    pruner = Pruner(model)
+    scores = experiment.scores(score, model, pruner)
+    if pattern == "2:4":
+        pruner.prune_pattern(NM(2, 4), scores)
+    elif score == "wanda":
+        pruner.prune_pattern(RowWise(sparsity), scores)
+    else:
+        pruner.prune(sparsity, scores)
+    return pruner
+
+
+def test_wanda_scores_are_weights_times_input_norms_and_rows_are_pruned_evenly(experiment):
+    model = experiment.fresh_model()
+    pruner = Pruner(model)
+    batches = calibration_batches(experiment.stream(), 4, experiment.block_size, seed=0)
+    norms = input_norms(pruner, model, batches)
+    scores = experiment.scores("wanda", model, pruner)
+    for name, weight in pruner.weights.items():
+        # GPT-2's Conv1D stores (in, out): the input axis is 0.
+        assert torch.allclose(scores[name], weight.detach().abs() * norms[name][:, None])
+    pruned = _masks(experiment, "wanda", "unstructured", 0.5)
+    for name, mask in pruned.masks.items():
+        per_output = (~mask).sum(dim=0)  # pruned per output unit (a column of Conv1D)
+        assert bool((per_output == mask.shape[0] // 2).all())
+    run = experiment.oneshot(0.5, score="wanda")
+    assert run["sparsity"] == pytest.approx(0.5)
+    magnitude = _masks(experiment, "magnitude", "unstructured", 0.5)
+    assert any(not torch.equal(pruned.masks[n], magnitude.masks[n]) for n in pruned.masks)
+    assert experiment.key("oneshot", score="wanda") != experiment.key("oneshot")
+
+
+def test_two_four_holds_in_every_group_through_fine_tuning(experiment):
+    run = experiment.oneshot(0.5, finetune=True, pattern="2:4")
+    assert run["sparsity"] == pytest.approx(0.5)
+    pruner = _masks(experiment, "magnitude", "2:4", 0.5)
+    for name, mask in pruner.masks.items():
+        groups = mask.T.reshape(mask.shape[1], -1, 4)  # (out, in/4, 4) along the input dim
+        assert bool((groups.sum(-1) == 2).all()), name
+    with pytest.raises(ValueError, match="does not fit pattern='2:4'"):
+        experiment.oneshot(0.3, pattern="2:4")
+
+
+def test_profile_method_reaches_the_main_sweep(experiment):
+    wanda = Experiment(dataclasses.replace(experiment.settings, method="wanda"), progress=False)
+    assert wanda.oneshot(0.5)["scores"] == experiment.oneshot(0.5, score="wanda")["scores"]
+
+
+def test_reproduce_refuses_a_pattern_the_default_sparsities_cannot_meet(tmp_path):
+    from pruning_lib.study.reproduce import plan
+
+    path = tmp_path / "nm.yaml"
+    path.write_text("profile: nm\npattern: '2:4'\n")
+    with pytest.raises(ValueError, match=r"sparsities=\[0.1, 0.3, 0.5\] does not fit"):
+        plan(path)
+    path.write_text("profile: nm\npattern: '2:4'\nsparsities: [0.5]\n")
+    assert plan(path)[2]["pattern"] == "2:4"
