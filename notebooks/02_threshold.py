@@ -210,18 +210,24 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
 left.plot(thresholds, [r["sparsity"] for r in absolute.values()], marker="o")
 left.set_xlabel("threshold")
 left.set_ylabel("sparsity")
-right.plot(
-    thresholds, [mean_qa(r["scores"]) for r in absolute.values()], marker="o", label="mean QA"
-)
-right.plot(
-    thresholds,
-    [r["scores"]["story_cloze"]["acc"] for r in absolute.values()],
-    marker="o",
-    label="StoryCloze",
-)
+left.set_ylim(0, 1)
+first = next(iter(absolute.values()))["scores"]
+lines = {
+    "mean QA": (
+        mean_qa,
+        sum(first[t]["chance"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3,
+    ),
+    "LAMBADA": (lambda s: s["lambada"]["acc"], first["lambada"]["chance"]),
+    "StoryCloze": (lambda s: s["story_cloze"]["acc"], first["story_cloze"]["chance"]),
+}
+for (label, (value, chance)), color in zip(lines.items(), ("C0", "C1", "C2")):
+    right.plot(thresholds, [value(r["scores"]) for r in absolute.values()], marker="o",
+               color=color, label=label)  # fmt: skip
+    right.axhline(chance, color=color, ls=":", lw=1)
 right.set_xlabel("threshold")
-right.set_ylabel("score")
-right.legend()
+right.set_ylabel("score (dotted: chance)")
+right.set_ylim(0, 1)
+right.legend(fontsize=8)
 fig.savefig(experiment.figure_path("02_threshold_sweep"), dpi=120, bbox_inches="tight")
 plt.show()
 
