@@ -296,8 +296,12 @@ print(f"- thresholds {thresholds} gave sparsities "
 print(f"- at the same total sparsity ({by_q['sparsity']:.3f}), per-layer sparsity spans "
       f"{min(spread_t):.3f}-{max(spread_t):.3f} under one threshold and "
       f"{min(spread_q):.3f}-{max(spread_q):.3f} under q x std")  # fmt: skip
-print(f"- mean QA at that sparsity: {mean_qa(by_threshold['scores']):.3f} (threshold) vs "
-      f"{mean_qa(by_q['scores']):.3f} (q x std); one seed, 600 QA items: about ±0.03")  # fmt: skip
+from pruning_lib.study.notebook import qa_noise
+from pruning_lib.study.uncertainty import verdict
+
+print("- " + verdict("at that sparsity, mean QA of q x std minus one threshold",
+      mean_qa(by_q["scores"]) - mean_qa(by_threshold["scores"]),
+      qa_noise(experiment, by_q["scores"], by_threshold["scores"])))  # fmt: skip
 
 # %% [markdown]
 # ## Exercises

@@ -75,7 +75,7 @@ def test_wanda_scores_are_weights_times_input_norms_and_rows_are_pruned_evenly(e
         # GPT-2's Conv1D stores (in, out): the input axis is 0.
         assert torch.allclose(scores[name], weight.detach().abs() * norms[name][:, None])
     pruned = _masks(experiment, "wanda", "unstructured", 0.5)
-    for name, mask in pruned.masks.items():
+    for mask in pruned.masks.values():
         per_output = (~mask).sum(dim=0)  # pruned per output unit (a column of Conv1D)
         assert bool((per_output == mask.shape[0] // 2).all())
     run = experiment.oneshot(0.5, score="wanda")

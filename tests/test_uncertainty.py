@@ -10,6 +10,7 @@ from pruning_lib.study.uncertainty import (
     difference,
     half_width,
     item_term,
+    paired,
     summarize,
     t95,
     verdict,
@@ -95,3 +96,20 @@ def test_records_one_per_variant_task_and_metric_with_every_seed():
     assert qa["ci_high"] - qa["mean"] == pytest.approx(
         math.hypot(half_width(qa["values"]), items_only)
     )
+
+
+def test_paired_difference_is_scipys_paired_t_interval_plus_the_items():
+    a = {"values": [0.64, 0.02, 0.05], "item_half": 0.0}
+    b = {"values": [0.50, 0.01, 0.07], "item_half": 0.0}
+    value, noise = paired(a, b)
+    deltas = [0.14, 0.01, -0.02]
+    low, high = stats.t.interval(0.95, 2, loc=0, scale=stats.sem(deltas))
+    assert value == pytest.approx(sum(deltas) / 3) and noise == pytest.approx(high, rel=1e-3)
+    # Seeds that disagree wildly on the level but agree on the fall: paired sees the fall.
+    a = {"values": [0.64, 0.02, 0.30], "item_half": 0.01}
+    b = {"values": [0.54, -0.08, 0.20], "item_half": 0.02}
+    value, noise = paired(a, b)
+    assert value == pytest.approx(0.10) and noise == pytest.approx(math.hypot(0.01, 0.02))
+    assert noise < difference(summarize(a["values"]), summarize(b["values"]))[1] / 10
+    with pytest.raises(ValueError, match="one value per seed"):
+        paired(a, {"values": [0.1], "item_half": 0.0})

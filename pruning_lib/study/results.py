@@ -20,7 +20,7 @@ from .experiment import Experiment
 from .files import write_json
 from .parameters import Settings
 from .tasks import DISPLAY_NAMES, TASK_NAMES
-from .uncertainty import difference, half, item_term, summarize, verdict
+from .uncertainty import half, item_term, paired, summarize, t95, verdict
 
 VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
 QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
@@ -94,15 +94,20 @@ def find(records: list[dict], variant: str, sparsity: float, task: str, metric: 
 
 
 def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> dict[str, Any]:
-    """The mean main score of ``tasks`` as one record: seeds from the per-seed means,
-    items from each task's binomial term (independent sets)."""
+    """The mean main score of ``tasks`` as one record: its per-seed values, and an item term
+    from each task's (independent sets: the root of the sum of squares over the count)."""
     parts = [find(records, variant, sparsity, t, main_metric(t)) for t in tasks]
     per_seed = zip(*(p["values"] for p in parts), strict=True)
     values = [sum(scores) / len(parts) for scores in per_seed]
     seeds = summarize(values)
-    items = [item_term(p["mean"], p["n_items"]) for p in parts]
-    width = math.hypot(half(seeds), math.sqrt(sum(i * i for i in items)) / len(parts))
-    return {**seeds, "ci_low": seeds["mean"] - width, "ci_high": seeds["mean"] + width}
+    items = math.sqrt(sum(item_term(p["mean"], p["n_items"]) ** 2 for p in parts)) / len(parts)
+    width = math.hypot(half(seeds), items)
+    return {
+        **seeds,
+        "ci_low": seeds["mean"] - width,
+        "ci_high": seeds["mean"] + width,
+        "item_half": items,
+    }
 
 
 def collect(
@@ -190,7 +195,7 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
 
     def fall(task: str, sparsity: float, variant: str = "one-shot", base: str = "dense"):
         metric = main_metric(task)
-        return difference(
+        return paired(
             find(records, base, 0.0, task, metric), find(records, variant, sparsity, task, metric)
         )
 
@@ -219,11 +224,11 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
                 "paper": f"{len(paper_fell)} of {len(TASK_NAMES)} fall",
             }
         )
-        qa = difference(
+        qa = paired(
             mean_record(records, "dense", 0.0, QA_TASKS),
             mean_record(records, "one-shot", 0.5, QA_TASKS),
         )
-        completion = difference(
+        completion = paired(
             mean_record(records, "dense", 0.0, COMPLETION_TASKS),
             mean_record(records, "one-shot", 0.5, COMPLETION_TASKS),
         )
@@ -241,11 +246,11 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
             }
         )
         # Against the control, so that more training is not mistaken for recovery.
-        before = difference(
+        before = paired(
             mean_record(records, "control", 0.0, TASK_NAMES),
             mean_record(records, "one-shot", 0.5, TASK_NAMES),
         )
-        after = difference(
+        after = paired(
             mean_record(records, "control", 0.0, TASK_NAMES),
             mean_record(records, "fine-tuned", 0.5, TASK_NAMES),
         )
@@ -264,15 +269,19 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
 
 
 def retention(records: list[dict], variant: str, sparsity: float, task: str, base: str):
-    """Score / base score, with the delta-method half-width of that ratio."""
+    """Score / base score seed by seed: the mean ratio and its 95% half-width (the t
+    interval over seeds, and the items' terms carried through the ratio)."""
     metric = main_metric(task)
     a = find(records, variant, sparsity, task, metric)
     b = find(records, base, 0.0, task, metric)
-    if b["mean"] <= 0:
+    if min(b["values"]) <= 0:
         return float("nan"), float("nan")
-    ratio = a["mean"] / b["mean"]
-    relative = math.hypot(half(a) / max(a["mean"], 1e-12), half(b) / b["mean"])
-    return ratio, ratio * relative
+    ratios = [x / y for x, y in zip(a["values"], b["values"], strict=True)]
+    k = len(ratios)
+    centre = sum(ratios) / k
+    seeds = t95(k - 1) * summarize(ratios)["sd"] / math.sqrt(k) if k > 1 else 0.0
+    items = centre * math.hypot(a["item_half"] / max(a["mean"], 1e-12), b["item_half"] / b["mean"])
+    return centre, math.hypot(seeds, items)
 
 
 def figures(results: dict[str, Any], out: Path) -> list[Path]:

@@ -10,9 +10,12 @@ order) and the sample of evaluation items. We combine both into one 95% interval
   ``q = (p n + 2) / (n + 4)`` (so that a score of 0 or 1 is not certain); the items are the
   same for every seed, so this term does not shrink with more seeds.
 
-The half-width is the root of the sum of their squares. The difference of two scores gets
-the root of the sum of their squared half-widths: conservative for paired runs (the same
-items), which is why a verdict says "within the noise" rather than "equal".
+The half-width is the root of the sum of their squares. Two runs of the same study are
+*paired*: the same seed's model, pruned or not, on the same items. Their difference is taken
+seed by seed (:func:`paired`): the seed term is the t interval of the per-seed differences,
+the item term the root of the sum of both runs' squared item terms (conservative: the same
+items make the two scores move together). Two independent runs (another machine's
+``results.json`` against ours) combine their whole half-widths (:func:`difference`).
 
 Example:
     >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
@@ -92,7 +95,26 @@ def summarize(values: list[float], n_items: int | None = None) -> dict[str, Any]
         "sd": stdev(values) if len(values) > 1 else 0.0,
         "ci_low": low,
         "ci_high": high,
+        "item_half": item_term(centre, n_items) if n_items else 0.0,
     }
+
+
+def paired(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
+    """``a - b`` seed by seed and its 95% half-width (see the module docstring); both
+    records hold one value per seed, in the same seed order, and their ``item_half``.
+
+    Example:
+        >>> a = {"values": [0.60, 0.20, 0.40], "item_half": 0.03}
+        >>> b = {"values": [0.50, 0.10, 0.30], "item_half": 0.04}
+        >>> [round(x, 3) for x in paired(a, b)]  # the seeds agree: only the items remain
+        [0.1, 0.05]
+    """
+    if len(a["values"]) != len(b["values"]):
+        raise ValueError("paired records need one value per seed each, for the same seeds")
+    deltas = [x - y for x, y in zip(a["values"], b["values"], strict=True)]
+    k = len(deltas)
+    seeds = t95(k - 1) * stdev(deltas) / math.sqrt(k) if k > 1 else 0.0
+    return mean(deltas), math.hypot(seeds, a.get("item_half", 0.0), b.get("item_half", 0.0))
 
 
 def half(record: dict[str, Any]) -> float:
