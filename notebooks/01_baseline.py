@@ -93,6 +93,9 @@ experiment = start(globals())
 # | HellaSwag | four endings; the wrong ones come from other activities | topic matching | no: saturates at 100% |
 # | NQ, WebQ, TriviaQA | a question about a held-out (person, relation) | the stored fact, generated word for word | yes (TriviaQA is near 100%) |
 #
+# "Yes" holds for the training seed of these notebooks (0); with seeds 1 and 2 the model
+# barely learns NQ and LAMBADA at all (see "Seed to seed" in `07_results`).
+#
 # Our StoryCloze- and HellaSwag-like sets are too easy for what they should measure; the
 # redesigns we tried, with their measured scores, and why none landed yet are in
 # `docs/toyworld.md`.
@@ -179,8 +182,8 @@ show_scores(dense["scores"])
 # Magnitude pruning removes the weights closest to zero. The histogram shows how many
 # weights a given sparsity removes and how large they are; whether removing them costs
 # anything depends on how much the model *uses* them, which magnitude only estimates (the
-# random-pruning control in `03_rate` and the scores of the activation-aware notebooks
-# test that estimate).
+# random-pruning control in `03_rate` and `method = "wanda"`, an activation-aware
+# score, test that estimate).
 
 # %%
 import torch

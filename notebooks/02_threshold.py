@@ -315,7 +315,8 @@ print("- " + verdict("at that sparsity, mean QA of q x std minus one threshold",
 # ```
 #
 # 2. Write layer-wise magnitude pruning at 0.3 for every matrix in plain PyTorch (the
-#    loop of "The mechanism" over `Pruner(model).weights`) and check it:
+#    loop of "The mechanism" over `Pruner(model).weights`, with `k = round(0.3 * w.numel())`:
+#    the library prunes exactly the rounded count) and check it:
 #    `assert all(torch.equal(mine[n], ref.masks[n]) for n in mine)` where
 #    `ref = Pruner(experiment.fresh_model()); ref.prune(0.3)`.
 # 3. Exclude the attention weights (`Pruner(model, exclude=[r"\.attn\."])`): what changes?

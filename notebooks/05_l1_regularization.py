@@ -216,8 +216,9 @@ saved = experiment.save_result(
 # %% [markdown]
 # ## Summary
 #
-# Printed from the numbers above (one seed: the noise of a mean QA score over 600 items is
-# about ±0.03, so differences smaller than that are not evidence).
+# Printed from the numbers above (one seed: the items alone give one mean QA score about
+# ±0.03 of noise and a difference of two about ±0.045, the ± printed below; smaller
+# differences are not evidence).
 
 # %%
 from pruning_lib.study.notebook import qa_noise
