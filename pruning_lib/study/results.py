@@ -201,7 +201,7 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
 
     if 0.1 in sparsities:
         falls = {t: fall(t, 0.1) for t in TASK_NAMES}
-        worst = max(falls, key=lambda t: abs(falls[t][0]) - falls[t][1])
+        worst = max(falls, key=lambda t: abs(falls[t][0]))
         moved = [t for t, (value, noise) in falls.items() if abs(value) > noise]
         paper_worst = max(abs(paper["-"][t] - paper[".1"][t]) for t in TASK_NAMES)
         checks.append(
@@ -301,8 +301,8 @@ def figures(results: dict[str, Any], out: Path) -> list[Path]:
     )
     for name, tasks, what in specs:
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-        for task in tasks:
-            label = DISPLAY_NAMES[task]
+        for index, task in enumerate(tasks):
+            label, color = DISPLAY_NAMES[task], f"C{index}"  # one colour per task
             for variant, base, style in (
                 ("one-shot", "dense", "-o"),
                 ("fine-tuned", "control", "--s"),
@@ -315,6 +315,7 @@ def figures(results: dict[str, Any], out: Path) -> list[Path]:
                     [p[0] for p in points],
                     yerr=[p[1] for p in points],
                     fmt=style,
+                    color=color,
                     capsize=3,
                     label=f"{label} {variant}",
                 )
@@ -322,6 +323,7 @@ def figures(results: dict[str, Any], out: Path) -> list[Path]:
                 paper_x,
                 [paper[k][task] / paper["-"][task] for k in ("-", ".1", ".3", ".5")],
                 "-o",
+                color=color,
                 label=label,
             )
         for ax, title in (
