@@ -196,17 +196,14 @@ print(write_results(results, experiment.out))
 # The conclusions are printed from the numbers above.
 
 # %%
-from pruning_lib.study.results import mean_record
-from pruning_lib.study.uncertainty import paired, verdict
+from pruning_lib.study.results import mean_fall
+from pruning_lib.study.uncertainty import verdict
 
 qa = ("nq_open", "web_questions", "trivia_qa")
 completion = ("lambada", "story_cloze", "hellaswag")
 for sparsity in sparsities:
     for name, tasks in (("QA", qa), ("completion", completion)):
-        fall = paired(
-            mean_record(records, "dense", 0.0, tasks),
-            mean_record(records, "one-shot", sparsity, tasks),
-        )
+        fall = mean_fall(records, "dense", "one-shot", sparsity, tasks)
         print(f"- at {sparsity} one-shot, " + verdict(f"the mean {name} fall", *fall))
 print(
     f"- {len(seeds)} seeds, {results['n_items']['nq_open']} items per task; our absolute "

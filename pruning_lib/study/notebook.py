@@ -102,14 +102,9 @@ def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> floa
     """The 95% half-width that the evaluation items give the mean QA score of one run,
     or the difference of two runs' (one seed: the seed's own spread is not in it; see
     :mod:`~pruning_lib.study.uncertainty`)."""
-    import math
-
-    from .uncertainty import item_term
+    from .uncertainty import mean_item_term
 
     sets = experiment.eval_sets()
     qa = ("nq_open", "web_questions", "trivia_qa")
-    widths = [
-        math.sqrt(sum(item_term(s[t]["exact_match"], len(sets[t])) ** 2 for t in qa)) / len(qa)
-        for s in runs
-    ]
-    return math.sqrt(sum(w * w for w in widths))
+    widths = [mean_item_term([(s[t]["exact_match"], len(sets[t])) for t in qa]) for s in runs]
+    return sum(w * w for w in widths) ** 0.5

@@ -153,10 +153,12 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     started = time.perf_counter()
 
+    # One stamp per job: each hashes the library's sources.
+    stamps = {j.output: _stamp(j, root / "notebooks" / f"{j.notebook}.ipynb") for j in jobs}
+
     def current(job: Job) -> bool:
-        stamp = _stamp(job, root / "notebooks" / f"{job.notebook}.ipynb")
         target = notebooks_out / f"{job.output}.ipynb"
-        return resume and state.get(job.output) == stamp and target.is_file()
+        return resume and state.get(job.output) == stamps[job.output] and target.is_file()
 
     seeds = _start_seeds(
         next((j for j in jobs if j.notebook == "07_results" and not current(j)), None),
@@ -164,50 +166,56 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
         out,
         log,
     )
-    for index, job in enumerate(jobs, 1):
-        source = root / "notebooks" / f"{job.notebook}.ipynb"
-        target = notebooks_out / f"{job.output}.ipynb"
-        stamp = _stamp(job, source)
-        label = f"[{index}/{len(jobs)}] {job.output}"
-        if current(job):
-            log(f"{label}: current, skipped")
-            continue
-        if job.notebook == "07_results" and seeds is not None:
-            _wait_seeds(seeds, out, log)
-            seeds = None
-        log(f"{label}: running")
-        tick = time.perf_counter()
-        tmp = notebooks_out / f".{job.output}.running.ipynb"
-        try:
-            papermill.execute_notebook(
-                str(source),
-                str(tmp),
-                parameters=job.parameters,
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(root / "notebooks"),
-            )
-        except papermill.PapermillExecutionError as error:
-            failed = notebooks_out / f"{job.output}.failed.ipynb"
-            shutil.move(str(tmp), failed)
-            raise ReproduceError(
-                f"{job.output}: cell {error.cell_index} failed with {error.ename}: "
-                f"{error.evalue.strip().splitlines()[-1] if error.evalue.strip() else ''} "
-                f"(the executed notebook is {failed.relative_to(root)})"
-            ) from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            if seeds is not None:
-                seeds.kill()
-            raise
-        tmp.replace(target)
-        (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
-        state[job.output] = stamp
-        write_json(state_path, state)
-        log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
+    try:
+        for index, job in enumerate(jobs, 1):
+            label = f"[{index}/{len(jobs)}] {job.output}"
+            if current(job):
+                log(f"{label}: current, skipped")
+                continue
+            if job.notebook == "07_results" and seeds is not None:
+                _wait_seeds(seeds, out, log)
+                seeds = None
+            log(f"{label}: running")
+            tick = time.perf_counter()
+            _execute(papermill, job, root, notebooks_out)
+            state[job.output] = stamps[job.output]
+            write_json(state_path, state)
+            log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
+    finally:
+        if seeds is not None and seeds.poll() is None:  # a failure or an interrupt
+            seeds.kill()
+            seeds.wait()
     minutes = (time.perf_counter() - started) / 60
     log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
     return out
+
+
+def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
+    """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``)."""
+    source = root / "notebooks" / f"{job.notebook}.ipynb"
+    tmp = notebooks_out / f".{job.output}.running.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(tmp),
+            parameters=job.parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(root / "notebooks"),
+        )
+    except papermill.PapermillExecutionError as error:
+        failed = notebooks_out / f"{job.output}.failed.ipynb"
+        shutil.move(str(tmp), failed)
+        raise ReproduceError(
+            f"{job.output}: cell {error.cell_index} failed with {error.ename}: "
+            f"{error.evalue.strip().splitlines()[-1] if error.evalue.strip() else ''} "
+            f"(the executed notebook is {failed.relative_to(root)})"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(notebooks_out / f"{job.output}.ipynb")
+    (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
 
 
 def _start_seeds(job: Job | None, profile_path, out: Path, log) -> subprocess.Popen | None:

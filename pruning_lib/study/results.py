@@ -18,9 +18,9 @@ from typing import Any
 from . import report
 from .experiment import Experiment
 from .files import write_json
-from .parameters import Settings
+from .parameters import SHARED
 from .tasks import DISPLAY_NAMES, TASK_NAMES
-from .uncertainty import half, item_term, paired, summarize, t95, verdict
+from .uncertainty import half, mean_item_term, paired, summarize, t95, verdict
 
 VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
 QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
@@ -100,7 +100,7 @@ def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> di
     per_seed = zip(*(p["values"] for p in parts), strict=True)
     values = [sum(scores) / len(parts) for scores in per_seed]
     seeds = summarize(values)
-    items = math.sqrt(sum(item_term(p["mean"], p["n_items"]) ** 2 for p in parts)) / len(parts)
+    items = mean_item_term([(p["mean"], p["n_items"]) for p in parts])
     width = math.hypot(half(seeds), items)
     return {
         **seeds,
@@ -108,6 +108,14 @@ def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> di
         "ci_high": seeds["mean"] + width,
         "item_half": items,
     }
+
+
+def mean_fall(records: list[dict], base: str, variant: str, sparsity: float, tasks):
+    """The mean main score of ``tasks`` under ``base`` (at sparsity 0) minus under
+    ``variant`` at ``sparsity``, paired by seed: (value, 95% half-width)."""
+    return paired(
+        mean_record(records, base, 0.0, tasks), mean_record(records, variant, sparsity, tasks)
+    )
 
 
 def collect(
@@ -224,14 +232,8 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
                 "paper": f"{len(paper_fell)} of {len(TASK_NAMES)} fall",
             }
         )
-        qa = paired(
-            mean_record(records, "dense", 0.0, QA_TASKS),
-            mean_record(records, "one-shot", 0.5, QA_TASKS),
-        )
-        completion = paired(
-            mean_record(records, "dense", 0.0, COMPLETION_TASKS),
-            mean_record(records, "one-shot", 0.5, COMPLETION_TASKS),
-        )
+        qa = mean_fall(records, "dense", "one-shot", 0.5, QA_TASKS)
+        completion = mean_fall(records, "dense", "one-shot", 0.5, COMPLETION_TASKS)
         gap, noise = qa[0] - completion[0], math.hypot(qa[1], completion[1])
         paper_qa = sum(paper["-"][t] - paper[".5"][t] for t in QA_TASKS) / 3
         paper_completion = sum(paper["-"][t] - paper[".5"][t] for t in COMPLETION_TASKS) / 3
@@ -246,14 +248,8 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
             }
         )
         # Against the control, so that more training is not mistaken for recovery.
-        before = paired(
-            mean_record(records, "control", 0.0, TASK_NAMES),
-            mean_record(records, "one-shot", 0.5, TASK_NAMES),
-        )
-        after = paired(
-            mean_record(records, "control", 0.0, TASK_NAMES),
-            mean_record(records, "fine-tuned", 0.5, TASK_NAMES),
-        )
+        before = mean_fall(records, "control", "one-shot", 0.5, TASK_NAMES)
+        after = mean_fall(records, "control", "fine-tuned", 0.5, TASK_NAMES)
         won_back = 1 - after[0] / before[0] if before[0] > before[1] else float("nan")
         checks.append(
             {
@@ -414,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m pruning_lib.study.results PROFILE.yaml", file=sys.stderr)
         return 2
     _, _, merged = plan(argv[0])
-    keys = set(dataclasses.asdict(Settings())) | {"seeds", "sparsities"}
+    keys = set(SHARED) | {"seeds", "sparsities"}
     done = prefetch_seeds({k: v for k, v in merged.items() if k in keys})
     print(f"main sweep cached for seeds {done}")
     return 0

@@ -65,6 +65,19 @@ def half_width(values: list[float], n_items: int | None = None) -> float:
     return math.sqrt(seeds**2 + items**2)
 
 
+def mean_item_term(scores_and_items: list[tuple[float, int]]) -> float:
+    """The item term of the mean of several scores on independent item sets: the root of
+    the sum of their squared terms over their count.
+
+    Example:
+        >>> two = mean_item_term([(0.5, 200), (0.5, 200)])
+        >>> abs(two - item_term(0.5, 200) / 2**0.5) < 1e-12
+        True
+    """
+    terms = [item_term(score, n) for score, n in scores_and_items]
+    return math.sqrt(sum(t * t for t in terms)) / len(terms)
+
+
 def item_term(score: float, n_items: int) -> float:
     """The 95% half-width that the sample of ``n_items`` items gives a fraction ``score``.
 
@@ -140,9 +153,3 @@ def verdict(what: str, value: float, noise: float) -> str:
     if abs(value) <= noise:
         return f"{what} {value:.3f} is within the noise (±{noise:.3f})"
     return f"{what} {value:.3f} is larger than the noise (±{noise:.3f})"
-
-
-def within(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """True when two scores agree: their difference is within its 95% half-width."""
-    value, noise = difference(a, b)
-    return math.isfinite(value) and abs(value) <= noise
