@@ -6,9 +6,9 @@ matrix smaller, so a dense kernel does less work and the file is smaller. The sa
 neurons goes in every layer, so the result is an ordinary config of the same architecture:
 ``save_pretrained`` and the stock ``from_pretrained`` load it with no custom code.
 
-Attention heads are not removed: transformers derives the head size from ``hidden_size /
-num_attention_heads`` for GPT-2, GPT-NeoX and OPT, so fewer heads would change the head size.
-The Llama family states ``head_dim`` apart, which would allow it; it is left for later.
+Attention heads: :mod:`pruning_lib.heads` removes them where the config states ``head_dim``
+apart from the hidden size (Llama, Mistral, Qwen2). GPT-2, GPT-NeoX and OPT derive the head
+size from ``hidden_size / num_attention_heads``, so a stock config cannot state fewer heads.
 
 Example:
     >>> import torch
