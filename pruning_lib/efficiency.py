@@ -31,8 +31,9 @@ def parameter_counts(model: nn.Module, weights: dict[str, torch.Tensor] | None =
     """Total, prunable and non-zero parameter counts (our nparams counts non-zeros; the
     paper's nparams column is (1 - pr) x total).
 
-    ``nonzero`` counts every parameter that is not zero (shared tensors once), which is
-    what the paper's 855M / 665M / 475M of 950M mean.
+    ``nonzero`` counts every parameter that is not zero (shared tensors once). The paper's
+    855M / 665M / 475M of 950M are (1 - pr) x all parameters instead: they count the
+    embeddings as pruned too, which our layer-wise pruning leaves dense.
     """
     weights = weights if weights is not None else prunable_weights(model)
     params = {p.data_ptr(): p for p in model.parameters()}.values()  # tied weights once

@@ -102,6 +102,9 @@ class StudyParameters:
     sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
     seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 07: main sweep
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
+    equal_size_sparsities: list[float] = bounded_items([0.5, 0.7], 0, 1, high_open=True)  # 09
+    equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 09: the grid's seeds
+    dense_small: bool = True  # 09: train a dense toy model of the pruned size (toy model only)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
@@ -110,6 +113,15 @@ class StudyParameters:
             raise ValueError(
                 f"{SECTION}.seeds={self.seeds!r} lists a seed twice; give each seed once"
             )
+        for name in ("seeds", "equal_size_seeds"):
+            values = getattr(self, name)
+            if not values or len(set(values)) != len(values):
+                raise ValueError(
+                    f"{SECTION}.{name}={values!r} is empty or lists a seed twice; give each "
+                    "seed once"
+                )
+        if not self.equal_size_sparsities:
+            raise ValueError(f"{SECTION}.equal_size_sparsities=[] is empty; give at least one")
         if not self.schedule_kinds:
             raise ValueError(f"{SECTION}.schedule_kinds=[] is empty; give at least one kind")
         if self.initial_sparsity > self.target_sparsity:

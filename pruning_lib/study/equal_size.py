@@ -1,0 +1,268 @@
+"""Quality at equal size: which way of removing half the weights costs the least?
+
+Notebook 09 asks it of the toy model at several seeds; notebook 10 puts the answer beside the
+measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5 and 0.7):
+
+- **score**: magnitude, Wanda (|W| times each input's norm over calibration windows, compared
+  within each output row) and random (the control), one-shot and fine-tuned;
+- **pattern**: unstructured, and 2:4 where the sparsity is 0.5 (an N:M pattern fixes the
+  sparsity at 1 - N/M, so 0.7 has no 2:4 run);
+- **structured**: whole MLP neurons removed, as many parameters as unstructured 0.5 removes
+  (the attention matrices are a third of the prunable weights, so 0.7 cannot be reached
+  through the MLP alone);
+- **dense-small**: a dense model of the same family with about as many parameters as the
+  pruned model keeps, trained from scratch for the baseline's steps plus the fine-tuning
+  steps (the same total budget).
+
+Random fine-tuned runs only at 0.5 unstructured: the control needs to be beaten once.
+Every run is cached like the notebooks' others (``Experiment.cached``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..efficiency import parameter_counts
+from ..structured import _layers, _mlp_modules, _spec, shrink_mlp
+from .baseline import build_baseline
+from .experiment import Experiment
+from .model import load_causal_lm, small_gpt
+from .results import QA_TASKS, make_records, mean_record, with_seed
+from .tasks import TASK_NAMES
+from .uncertainty import paired, verdict
+
+METHODS = ("magnitude", "wanda", "random")
+
+
+def grid(sparsities: list[float]) -> list[tuple[str, str, float, bool]]:
+    """The (score, pattern, sparsity, fine-tuned) runs of the grid, in display order."""
+    runs = []
+    for sparsity in sparsities:
+        patterns = ["unstructured"] + (["2:4"] if abs(sparsity - 0.5) < 1e-9 else [])
+        for pattern in patterns:
+            for method in METHODS:
+                runs.append((method, pattern, sparsity, False))
+                if method != "random" or (pattern == "unstructured" and sparsity == 0.5):
+                    runs.append((method, pattern, sparsity, True))
+    return runs
+
+
+def label(method: str, pattern: str, finetuned: bool) -> str:
+    """The variant name of a grid run, e.g. ``wanda 2:4 fine-tuned``."""
+    return f"{method} {pattern} {'fine-tuned' if finetuned else 'one-shot'}"
+
+
+def mlp_fraction(model, sparsity: float) -> float:
+    """The share of MLP neurons whose removal takes as many parameters as unstructured
+    ``sparsity`` of the prunable weights (rounded to whole neurons)."""
+    where, spec = _spec(model)
+    layers = _layers(model)
+    ups, down = _mlp_modules(layers[0], where, spec)
+    width = shrink_width(model)
+    # Each neuron owns a row of every up projection (with its bias) and a column of the down
+    # projection (whose bias stays).
+    owned = sum(sum(p.numel() for p in up.parameters()) for up in ups) + down.weight.numel()
+    per_neuron = owned // width
+    target = sparsity * parameter_counts(model)["prunable"]
+    neurons = round(target / per_neuron / len(layers))
+    if neurons >= width:
+        raise ValueError(
+            f"sparsity={sparsity} removes more parameters than the MLPs hold; structured "
+            "runs need a sparsity whose count the MLP neurons can give"
+        )
+    return neurons / width
+
+
+def shrink_width(model) -> int:
+    """MLP neurons per layer (the config's width key, e.g. GPT-2's ``n_inner``)."""
+    where, spec = _spec(model)
+    _, down = _mlp_modules(_layers(model)[0], where, spec)
+    return sum(p.numel() for p in down.parameters() if p.dim() == 2) // model.config.hidden_size
+
+
+def matched_fraction(experiment: Experiment) -> float:
+    """The share of MLP neurons whose removal takes what unstructured 0.5 takes."""
+    return mlp_fraction(experiment.baseline()[0], 0.5)
+
+
+def structured_label(fraction: float, finetuned: bool) -> str:
+    """The variant name of a structured run, e.g. ``structured 75% fine-tuned``."""
+    return f"structured {fraction:.0%} {'fine-tuned' if finetuned else 'one-shot'}"
+
+
+def structured(experiment: Experiment, fraction: float, finetune: bool) -> dict[str, Any]:
+    """``fraction`` of every layer's MLP neurons removed (weight-norm score); optionally
+    fine-tuned (nothing to hold: the removed neurons are gone)."""
+    steps = experiment.settings.finetune_steps if finetune else 0
+
+    def compute():
+        model = experiment.fresh_model()
+        prunable = parameter_counts(model)["prunable"]
+        result = shrink_mlp(model, fraction)
+        if steps:
+            experiment._finetune(model, None, steps)
+        counts = parameter_counts(model)
+        return {
+            "scores": experiment.evaluate(model),
+            "fraction": fraction,
+            "kept_neurons": result["kept"],
+            "parameters": counts["total"],
+            "sparsity": 1 - counts["prunable"] / prunable,  # of the original prunable weights
+        }
+
+    key = experiment.key("structured", fraction=fraction, steps=steps)
+    return experiment.cached(key, compute)
+
+
+STRUCTURED_FRACTIONS = (0.25, 0.5)  # the fractions benchmarks/bench_structured.py times
+
+
+def small_width(experiment: Experiment, parameters: int) -> int:
+    """The width (a multiple of the head count) whose dense toy model has the parameter
+    count closest to ``parameters``."""
+    config = experiment.model_config
+    vocab = len(experiment.tokenizer)
+    best = None
+    smallest = config.n_head * -(-8 // config.n_head)  # ModelConfig's n_embd is at least 8
+    for width in range(smallest, config.n_embd + 1, config.n_head):
+        model = small_gpt(dataclasses.replace(config, n_embd=width), vocab_size=vocab)
+        gap = abs(parameter_counts(model)["total"] - parameters)
+        if best is None or gap < best[0]:
+            best = (gap, width)
+    return best[1]
+
+
+def dense_small(experiment: Experiment, parameters: int) -> dict[str, Any]:
+    """A dense toy model with about ``parameters`` parameters, trained from scratch for the
+    baseline's steps plus the fine-tuning steps (the pruned model's total budget)."""
+    if experiment.settings.model != "toy":
+        raise ValueError("dense-small trains our toy GPT from scratch; set model='toy'")
+    width = small_width(experiment, parameters)
+    model_config = dataclasses.replace(experiment.model_config, n_embd=width)
+    train_config = experiment.baseline_train_config()
+    train_config.steps += experiment.settings.finetune_steps
+
+    def compute():
+        folder = build_baseline(
+            experiment.world_config,
+            model_config,
+            train_config,
+            experiment.cache,
+            experiment.progress,
+        )
+        model, _ = load_causal_lm(folder)
+        model = model.to(experiment.device).eval()
+        return {
+            "scores": experiment.evaluate(model),
+            "width": width,
+            "parameters": parameter_counts(model)["total"],
+        }
+
+    key = experiment.key("dense_small", width=width, steps=train_config.steps)
+    return experiment.cached(key, compute)
+
+
+def seed_runs(
+    experiment: Experiment, sparsities: list[float], with_dense_small: bool
+) -> dict[tuple[str, float], dict[str, Any]]:
+    """Every run of one seed, keyed by (variant, sparsity)."""
+    runs = {("dense", 0.0): experiment.dense()}
+    for method, pattern, sparsity, finetuned in grid(sparsities):
+        run = experiment.oneshot(
+            sparsity, "layer", finetune=finetuned, score=method, pattern=pattern, curve_points=0
+        )
+        runs[(label(method, pattern, finetuned), sparsity)] = run
+    # Keyed by the share of prunable weights removed (0.01 steps); the matched run by 0.5.
+    fractions = {fraction: None for fraction in STRUCTURED_FRACTIONS}
+    if 0.5 in sparsities:
+        fractions[matched_fraction(experiment)] = 0.5
+    for fraction, matched in sorted(fractions.items()):
+        for finetuned in (False, True):
+            run = structured(experiment, fraction, finetune=finetuned)
+            sparsity = matched if matched is not None else round(run["sparsity"], 2)
+            runs[(structured_label(fraction, finetuned), sparsity)] = run
+    if 0.5 in sparsities and with_dense_small:
+        kept = nonzero(experiment, runs[("magnitude unstructured one-shot", 0.5)])
+        runs[("dense-small", 0.5)] = dense_small(experiment, kept)
+    return runs
+
+
+def nonzero(experiment: Experiment, run: dict[str, Any]) -> int:
+    """Non-zero parameters of the whole model after a pruning run (embeddings included)."""
+    counts = parameter_counts(experiment.baseline()[0])
+    return counts["nonzero"] - counts["prunable_nonzero"] + run["report"]["nonzero"]
+
+
+def collect(
+    experiment: Experiment, sparsities: list[float], seeds: list[int], with_dense_small: bool
+) -> dict[str, Any]:
+    """The grid at every seed as records (see ``results.make_records``) and the size of
+    each variant's model."""
+    sweeps = [
+        seed_runs(with_seed(experiment, seed), sparsities, with_dense_small) for seed in seeds
+    ]
+    sets = experiment.eval_sets()
+    records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
+    sizes = {}
+    for (variant, sparsity), run in sweeps[0].items():
+        if "report" in run:
+            sizes[(variant, sparsity)] = nonzero(experiment, run)
+        else:
+            sizes[(variant, sparsity)] = (
+                run.get("parameters") or parameter_counts(experiment.baseline()[0])["total"]
+            )
+    return {"records": records, "sizes": sizes, "seeds": list(seeds), "runs": sweeps}
+
+
+def rows(study: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per variant: parameters kept, mean QA and mean of all six, each with its 95%
+    half-width (seeds and items)."""
+    out = []
+    for variant, sparsity in study["sizes"]:
+        qa = mean_record(study["records"], variant, sparsity, QA_TASKS)
+        every = mean_record(study["records"], variant, sparsity, TASK_NAMES)
+        out.append(
+            {
+                "variant": variant,
+                "sparsity": sparsity,
+                "parameters": study["sizes"][(variant, sparsity)],
+                "mean QA": f"{qa['mean']:.3f} ± {qa['ci_high'] - qa['mean']:.3f}",
+                "mean of six": f"{every['mean']:.3f} ± {every['ci_high'] - every['mean']:.3f}",
+            }
+        )
+    return out
+
+
+def compare(
+    study: dict[str, Any], a: tuple[str, float], b: tuple[str, float], tasks=QA_TASKS
+) -> tuple[float, float, str]:
+    """``a`` minus ``b`` in the mean score of ``tasks``, paired by seed: (value, 95%
+    half-width, a sentence that the numbers decide)."""
+    first = mean_record(study["records"], *a, tasks)
+    second = mean_record(study["records"], *b, tasks)
+    value, noise = paired(first, second)
+    what = f"{a[0]} − {b[0]} at {a[1]:g} (mean {'QA' if tasks == QA_TASKS else 'score'})"
+    sentence = verdict(what, value, noise)
+    if abs(value) > noise:
+        sentence += f": {a[0] if value > 0 else b[0]} wins"
+    else:
+        sentence += ": the toy model cannot separate them"
+    return value, noise, sentence
+
+
+def prefetch(parameters: dict[str, Any]) -> list[int]:
+    """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
+    runs itself) into the cache; returns those seeds."""
+    from .parameters import SHARED, check_parameters
+
+    settings, study = check_parameters(
+        {k: v for k, v in parameters.items() if k in SHARED or k.startswith("equal_size")}
+        | {"dense_small": parameters.get("dense_small", True)}
+    )
+    others = [seed for seed in study.equal_size_seeds if seed != settings.seed]
+    experiment = Experiment(settings, progress=False)
+    with_dense_small = study.dense_small and settings.model == "toy"
+    for seed in others:
+        seed_runs(with_seed(experiment, seed), study.equal_size_sparsities, with_dense_small)
+    return others

@@ -1,0 +1,93 @@
+"""Quality at equal size (notebook 09): the grid, structured runs at the matched parameter
+count, the dense-small model of the pruned size, and the paired comparisons."""
+
+import dataclasses
+
+import pytest
+
+from pruning_lib.efficiency import parameter_counts
+from pruning_lib.study import equal_size
+from pruning_lib.study.experiment import Experiment
+from pruning_lib.study.model import small_gpt
+from pruning_lib.study.parameters import Settings
+
+
+def test_grid_runs_2_4_only_where_it_fits_and_random_fine_tuned_once():
+    runs = equal_size.grid([0.5, 0.7])
+    assert ("magnitude", "2:4", 0.5, True) in runs
+    assert not [r for r in runs if r[1] == "2:4" and r[2] == 0.7]
+    assert [r for r in runs if r[0] == "random" and r[3]] == [("random", "unstructured", 0.5, True)]
+    # 0.5: 3 scores x 2 patterns one-shot, + 5 fine-tuned; 0.7: 3 one-shot + 2 fine-tuned
+    assert len(runs) == 11 + 5
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    settings = Settings(
+        profile="equal-size",
+        toy_size="smoke",
+        baseline_steps=20,
+        finetune_steps=3,
+        batch_size=4,
+        eval_limit=4,
+        calibration_sequences=4,
+        cache_dir=str(tmp_path_factory.mktemp("cache")),
+    )
+    return Experiment(settings, progress=False)
+
+
+def test_structured_removes_what_unstructured_removes(experiment):
+    model = experiment.fresh_model()
+    counts = parameter_counts(model)
+    fraction = equal_size.mlp_fraction(model, 0.5)
+    assert fraction == equal_size.matched_fraction(experiment)
+    run = equal_size.structured(experiment, fraction, finetune=False)
+    assert abs(run["sparsity"] - 0.5) < 0.01
+    removed = counts["total"] - run["parameters"]
+    # By hand for GPT-2: a neuron owns a c_fc column, its bias and a c_proj row: 2d + 1.
+    d, layers = model.config.n_embd, model.config.n_layer
+    width = 4 * d
+    assert run["kept_neurons"] == width - round(fraction * width)
+    assert removed == (width - run["kept_neurons"]) * (2 * d + 1) * layers
+    # Within one neuron per layer of unstructured 0.5's count.
+    assert abs(removed - 0.5 * counts["prunable"]) <= (2 * d + 1) * layers / 2
+    with pytest.raises(ValueError, match="sparsity=0.7 removes more parameters"):
+        equal_size.mlp_fraction(model, 0.7)
+
+
+def test_dense_small_has_about_the_pruned_count_and_the_same_budget(experiment):
+    target = 0.6 * parameter_counts(experiment.fresh_model())["total"]
+    run = equal_size.dense_small(experiment, round(target))
+    widths = range(8, experiment.model_config.n_embd + 1, 2)  # smoke: 2 heads
+    counts = {
+        w: parameter_counts(
+            small_gpt(
+                dataclasses.replace(experiment.model_config, n_embd=w),
+                vocab_size=len(experiment.tokenizer),
+            )
+        )["total"]
+        for w in widths
+    }
+    assert run["parameters"] == counts[run["width"]]
+    assert min(abs(c - target) for c in counts.values()) == abs(run["parameters"] - target)
+    history = (experiment.cache / "results").glob("dense_small-*.json")
+    assert len(list(history)) == 1
+
+
+def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
+    study = equal_size.collect(experiment, [0.5], seeds=[0, 1], with_dense_small=False)
+    variants = {r["variant"] for r in study["records"]}
+    matched = equal_size.structured_label(equal_size.matched_fraction(experiment), True)
+    assert "wanda 2:4 fine-tuned" in variants and matched in variants
+    assert {"structured 25% one-shot", "structured 50% fine-tuned"} <= variants
+    assert all(len(r["values"]) == 2 for r in study["records"])
+    rows = equal_size.rows(study)
+    assert rows[0]["variant"] == "dense" and " ± " in rows[0]["mean QA"]
+    assert [r["parameters"] for r in rows if r["variant"] == "magnitude 2:4 one-shot"] == [
+        r["parameters"] for r in rows if r["variant"] == "magnitude unstructured one-shot"
+    ]
+    value, noise, sentence = equal_size.compare(
+        study, ("wanda unstructured one-shot", 0.5), ("magnitude unstructured one-shot", 0.5)
+    )
+    assert noise > 0 and f"{value:.3f}" in sentence
+    assert sentence.endswith("cannot separate them") == (abs(value) <= noise)
