@@ -65,3 +65,15 @@ def accelerate_launch(processes: int, *program: str) -> list[str]:
         "no",
         *program,
     ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``retrain`` train the tutorial baselines for minutes: they run only when
+    asked for by name (``-m retrain``: ``make test`` runs them in its second process), and
+    are reported as deselected otherwise."""
+    if "retrain" in (config.getoption("markexpr") or ""):
+        return
+    deselected = [item for item in items if "retrain" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if "retrain" not in item.keywords]

@@ -6,6 +6,8 @@ training loop: ``build_baseline`` trains once per configuration and reuses the c
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from ..config import config_hash, validate
@@ -18,11 +20,33 @@ from .runtime import seed_everything
 from .toyworld import generate
 
 BASELINE_VERSION = 1  # bump when the training recipe changes, so old caches are not reused
+# The tutorial's baselines of seeds 0 and 1, trained once and committed (safetensors, 4 MB
+# each): a fresh clone starts from them instead of training for minutes. They are what
+# training gives bit for bit (tests/test_baseline_retrain.py, run by `make test`).
+COMMITTED = Path(__file__).resolve().parent / "reference" / "baselines"
 
 
 def baseline_key(world_config, model_config, train_config) -> str:
     """The cache key of a baseline: the hash of everything that shapes it."""
     return config_hash(world_config, model_config, train_config, {"version": BASELINE_VERSION})
+
+
+def _copy_committed(folder: Path) -> bool:
+    """Copy the committed baseline of ``folder``'s key into the cache, if there is one."""
+    committed = COMMITTED / folder.name
+    if not (committed / "model.safetensors").is_file():
+        return False
+    tmp = folder.with_name(f"{folder.name}.copying-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(committed, tmp)
+    if not (folder / "model.safetensors").is_file():  # another process may have copied it
+        shutil.rmtree(folder, ignore_errors=True)  # a partial folder of an interrupted run
+        try:
+            tmp.rename(folder)
+        except OSError:  # that other process won the race: its copy is the same files
+            pass
+    shutil.rmtree(tmp, ignore_errors=True)
+    return True
 
 
 def build_baseline(
@@ -36,7 +60,9 @@ def build_baseline(
     """Train the tutorial baseline, or find it in the cache; returns its folder.
 
     The folder is ``<cache>/baseline-<hash of the configs>``: any notebook can run alone,
-    and the model is retrained only when a config changed.
+    and the model is retrained only when a config changed. A baseline committed under
+    ``reference/baselines/`` with the same hash is copied instead of trained (``retrain``
+    trains anyway).
     """
     for config in (world_config, model_config, train_config):
         validate(config)
@@ -44,6 +70,8 @@ def build_baseline(
         "baseline-" + baseline_key(world_config, model_config, train_config)
     )
     if (folder / "model.safetensors").is_file() and not retrain:
+        return folder
+    if not retrain and _copy_committed(folder):
         return folder
     world = generate(world_config)
     tokenizer = train_tokenizer(world.train_documents, model_config.vocab_size)
