@@ -3,7 +3,8 @@
 For one-token decoding (1 x in) and a 128-token prompt (128 x in), at 50 to 99% unstructured
 sparsity: the median time of ``W @ x.T`` dense and with W in CSR, one thread. Prints one JSON
 line per shape and a summary with the break-even sparsity (the lowest measured sparsity at
-which CSR is faster), and writes ``benchmarks/results/sparse_kernels.json`` and ``.png``.
+which CSR is faster), and writes ``pruning_lib/study/reference/benchmarks/sparse_kernels.json``
+and ``benchmarks/results/sparse_kernels.png``.
 
     .venv/bin/python -m benchmarks.bench_sparse_kernels
 """
@@ -17,6 +18,8 @@ from functools import partial
 from pathlib import Path
 
 import torch
+
+from benchmarks.common import write_result
 
 SHAPES = {  # (out, in) of gpt2-small's matrices, as nn.Linear stores them
     "attn.c_attn": (2304, 768),
@@ -80,10 +83,8 @@ def main() -> None:
             ]
             summary[f"{name} x{tokens}"] = min(faster) if faster else None
     print(json.dumps({"break_even_sparsity": summary}))
+    write_result("sparse_kernels", {"rows": rows, "break_even": summary})
     OUT.mkdir(exist_ok=True)
-    tmp = OUT / ".sparse_kernels.json.tmp"
-    tmp.write_text(json.dumps({"rows": rows, "break_even": summary}, indent=1) + "\n")
-    tmp.replace(OUT / "sparse_kernels.json")
     plot(rows)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,6 +10,19 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+# The figures' JSON lives with the package (notebook 10 reads it, on Colab too); plots here.
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "pruning_lib" / "study" / "reference" / "benchmarks"
+
+
+def write_result(name: str, data: dict) -> Path:
+    """Write ``RESULTS/<name>.json`` atomically (a temporary file, then a rename)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS / f".{name}.json.tmp"
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    return tmp.replace(RESULTS / f"{name}.json")
 
 
 def gpt2_small(seed: int = 0) -> GPT2LMHeadModel:
