@@ -25,18 +25,24 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 # Unit tests, the papermill tests (smoke profile, hub code path offline), then nbval on
-# the committed notebooks (the first run trains the tutorial baselines). Beside them, a
-# second process (one torch thread) runs the main sweep of the tutorial's other seeds, so
-# that 07_results finds it cached: both cores, never more than two processes.
+# the committed notebooks. Beside them, a second process (one torch thread) runs the main
+# sweep and the equal-size study of the tutorial's other seeds, so that 07_results and
+# 09_scores_patterns find them cached, then retrains the committed baselines to check them
+# bit for bit (pytest -m retrain): both cores, never more than two processes.
 test: lint browser-deps
 	@mkdir -p runs
-	@$(PY) -m pruning_lib.study.results params/tutorial.yaml > runs/seeds.log 2>&1 & seeds=$$!; \
+	@( $(PY) -m pruning_lib.study.results params/tutorial.yaml && \
+		$(PY) -m pytest -m retrain --basetemp=runs/retrain-tmp tests/test_baseline_retrain.py ) > runs/seeds.log 2>&1 & \
+	seeds=$$!; \
 	set -x; $(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 			--nbval-cell-timeout 1800 notebooks/; status=$$?; \
-	else kill $$seeds; fi; \
-	wait $$seeds || echo "the other seeds' sweep stopped: see runs/seeds.log"; exit $$status
+	else pkill -P $$seeds; kill $$seeds; fi; \
+	if ! wait $$seeds; then \
+		echo "the second process failed: see runs/seeds.log"; tail -n 30 runs/seeds.log; \
+		[ $$status -ne 0 ] || status=1; \
+	fi; exit $$status
 
 # Debian's Chromium for the JupyterLab browser test (no browser download); needs root.
 browser-deps: setup

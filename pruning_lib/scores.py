@@ -79,9 +79,13 @@ def input_norms(pruner, model: nn.Module, batches: Iterable) -> dict[str, torch.
     was_training = model.training
     model.eval()
     count = 0
+    device = next(model.parameters()).device  # calibration data comes from the CPU
     try:
         for batch in batches:
-            model(batch) if not isinstance(batch, dict) else model(**batch)
+            if isinstance(batch, dict):
+                model(**{k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()})
+            else:
+                model(batch.to(device) if torch.is_tensor(batch) else batch)
             count += 1
     finally:
         for handle in handles:

@@ -86,6 +86,20 @@ def _out_rows(module: nn.Module) -> torch.Tensor:
     return module.weight.t() if isinstance(module, Conv1D) else module.weight
 
 
+def output_rows(module: nn.Module) -> torch.Tensor:
+    """A linear module's weight as (out, in), a view (GPT-2's ``Conv1D`` stores (in, out))."""
+    return _out_rows(module)
+
+
+def mlp_up_matrix(model: nn.Module, layer: int) -> tuple[str, nn.Module]:
+    """The weight name and module of ``layer``'s first MLP up projection: the matrix whose
+    output rows are that layer's neurons, in any architecture :data:`MLP_SPECS` knows."""
+    where, spec = _spec(model)
+    ups, _ = _mlp_modules(_layers(model)[layer], where, spec)
+    names = {id(module): name for name, module in model.named_modules()}
+    return f"{names[id(ups[0])]}.weight", ups[0]
+
+
 def neuron_scores(model: nn.Module) -> list[torch.Tensor]:
     """Per layer, each neuron's L2 norm of its rows in the up projections and its column in the
     down projection (a weight-norm score; pass your own, e.g. activation-aware, instead)."""

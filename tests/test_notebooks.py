@@ -178,6 +178,8 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
             "06_finetuning",
             "07_results",
             "08_efficiency",
+            "09_scores_patterns",
+            "10_efficiency_answer",
         ]
         results = json.loads((out / "results.json").read_text())
         assert [r["pr%"] for r in results["table_3"]] == ["-", "-", ".1", ".1", ".5", ".5", ""]
@@ -186,11 +188,14 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
         assert (out / "figure_4.png").stat().st_size > 10_000
         again = run_cli("reproduce", str(path))
         assert again.returncode == 0
-        assert again.stdout.count("current, skipped") == 9
+        assert again.stdout.count("current, skipped") == 11
         # Two seeds: every record carries one value per seed, computed beside the notebooks.
         assert results["seeds"] == [0, 1]
         assert all(len(r["values"]) == 2 for r in results["records"])
         assert "main sweep cached for seeds [1]" in (out / "seeds.log").read_text()
+        assert "equal-size study cached for seeds [1]" in (out / "seeds.log").read_text()
+        answer = json.loads((out / "results" / "10_efficiency_answer.json").read_text())
+        assert answer["rows"][0]["pruning"] == "none (dense)"
         # compare: a run against itself agrees; a value moved beyond its interval does not.
         same = run_cli(
             "compare", str(out / "results.json"), "--reference", str(out / "results.json")

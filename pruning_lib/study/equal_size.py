@@ -115,7 +115,7 @@ def structured(experiment: Experiment, fraction: float, finetune: bool) -> dict[
     return experiment.cached(key, compute)
 
 
-STRUCTURED_FRACTIONS = (0.25, 0.5)  # the fractions benchmarks/bench_structured.py times
+STRUCTURED_FRACTIONS = (0.25, 0.5, 0.875)  # fractions benchmarks/bench_structured.py times
 
 
 def small_width(experiment: Experiment, parameters: int) -> int:

@@ -10,9 +10,11 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
   so an interrupted run resumes; ``resume=False`` runs everything again.
 - A failure names the notebook and the cell, keeps every earlier output, and leaves the
   failed notebook beside them as ``<name>.failed.ipynb``.
-- ``07_results`` needs the main sweep at every seed of ``seeds``; the seeds other than
-  ``seed`` run in a second process while the other notebooks run (two processes, one
-  torch thread each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``.
+- ``07_results`` needs the main sweep at every seed of ``seeds``, ``09_scores_patterns``
+  the equal-size study at every seed of ``equal_size_seeds``; the seeds other than ``seed``
+  run in a second process while the other notebooks run (two processes, one torch thread
+  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``; each of those
+  notebooks waits for its part.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ NOTEBOOK_ORDER = (
     "06_finetuning",
     "07_results",
     "08_efficiency",
+    "09_scores_patterns",
+    "10_efficiency_answer",
 )
+# The notebooks that read runs at several seeds, the part of the second process each needs,
+# and the line that process prints when that part is cached.
+SEED_PARTS = {
+    "07_results": ("sweep", "seeds", "main sweep cached"),
+    "09_scores_patterns": ("equal-size", "equal_size_seeds", "equal-size study cached"),
+}
 RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
 # Keys a notebook has but a profile must not set, and why.
 SHADOWED = {"sparsity": "03_rate runs once per value of 'sparsities'; set sparsities: [...]"}
@@ -160,21 +170,15 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
         target = notebooks_out / f"{job.output}.ipynb"
         return resume and state.get(job.output) == stamps[job.output] and target.is_file()
 
-    seeds = _start_seeds(
-        next((j for j in jobs if j.notebook == "07_results" and not current(j)), None),
-        profile_path,
-        out,
-        log,
-    )
+    seeds = _start_seeds([j for j in jobs if not current(j)], profile_path, out, log)
     try:
         for index, job in enumerate(jobs, 1):
             label = f"[{index}/{len(jobs)}] {job.output}"
             if current(job):
                 log(f"{label}: current, skipped")
                 continue
-            if job.notebook == "07_results" and seeds is not None:
-                _wait_seeds(seeds, out, log)
-                seeds = None
+            if job.notebook in SEED_PARTS and seeds is not None:
+                _wait_seeds(seeds, out, SEED_PARTS[job.notebook][2], log)
             log(f"{label}: running")
             tick = time.perf_counter()
             _execute(papermill, job, root, notebooks_out)
@@ -218,26 +222,42 @@ def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
     (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
 
 
-def _start_seeds(job: Job | None, profile_path, out: Path, log) -> subprocess.Popen | None:
-    """Start the main sweep of the other seeds in a second process, if 07 will need it."""
-    if job is None or not [s for s in job.parameters["seeds"] if s != job.parameters["seed"]]:
+def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Popen | None:
+    """Start the runs of the other seeds in a second process, for the notebooks among
+    ``jobs`` that need them."""
+    parts = []
+    for job in jobs:
+        if job.notebook in SEED_PARTS:
+            part, key, _ = SEED_PARTS[job.notebook]
+            if [s for s in job.parameters[key] if s != job.parameters["seed"]]:
+                parts.append(part)
+    if not parts:
         return None
-    log(f"main sweep of seeds {job.parameters['seeds']} but {job.parameters['seed']}: "
+    log(f"{' and '.join(parts)} of the seeds other than {jobs[0].parameters['seed']}: "
         f"running beside the notebooks (log: {out.name}/seeds.log)")  # fmt: skip
     with open(out / "seeds.log", "w") as stream:
         return subprocess.Popen(
-            [sys.executable, "-m", "pruning_lib.study.results", str(Path(profile_path).resolve())],
+            [sys.executable, "-m", "pruning_lib.study.results",
+             str(Path(profile_path).resolve()), *parts],
             stdout=stream,
             stderr=subprocess.STDOUT,
             cwd=str(root_dir()),
-        )
+        )  # fmt: skip
 
 
-def _wait_seeds(process: subprocess.Popen, out: Path, log) -> None:
-    if process.poll() is None:
-        log("waiting for the main sweep of the other seeds")
-    if process.wait() != 0:
-        log(f"the other seeds' sweep failed (see {out / 'seeds.log'}); 07 runs what is missing")
+def _wait_seeds(process: subprocess.Popen, out: Path, line: str, log) -> None:
+    """Wait until the second process has printed ``line`` (its part is cached) or ended."""
+    log_path = out / "seeds.log"
+
+    def done() -> bool:
+        return log_path.is_file() and line in log_path.read_text(errors="replace")
+
+    if process.poll() is None and not done():
+        log(f"waiting for the other seeds ({line.split(' cached')[0]})")
+    while process.poll() is None and not done():
+        time.sleep(2)
+    if not done():
+        log(f"the other seeds' runs failed (see {log_path}); the notebook runs what is missing")
 
 
 def refresh_notebooks(log=print) -> None:

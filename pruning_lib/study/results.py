@@ -398,21 +398,34 @@ def prefetch_seeds(parameters: dict[str, Any]) -> list[int]:
     return others
 
 
+PARTS = ("sweep", "equal-size")  # what the second process of ``reproduce`` fills
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pruning_lib.study.results PROFILE.yaml``: fill the cache with the main
-    sweep of the profile's other seeds (what ``make test`` starts beside the unit tests)."""
+    """``python -m pruning_lib.study.results PROFILE.yaml [sweep] [equal-size]``: fill the
+    cache with the runs of the profile's seeds other than ``seed`` (default: both parts):
+    the main sweep (07) first, then the equal-size study (09). ``reproduce`` and ``make test``
+    start it beside the notebooks; each part prints one line when it is cached."""
     import sys
 
     from .reproduce import plan
 
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m pruning_lib.study.results PROFILE.yaml", file=sys.stderr)
+    parts = argv[1:] or list(PARTS)
+    if not argv or any(part not in PARTS for part in parts):
+        print(f"usage: python -m pruning_lib.study.results PROFILE.yaml [{'] ['.join(PARTS)}]",
+              file=sys.stderr)  # fmt: skip
         return 2
     _, _, merged = plan(argv[0])
-    keys = set(SHARED) | {"seeds", "sparsities"}
-    done = prefetch_seeds({k: v for k, v in merged.items() if k in keys})
-    print(f"main sweep cached for seeds {done}")
+    if "sweep" in parts:
+        keys = set(SHARED) | {"seeds", "sparsities"}
+        done = prefetch_seeds({k: v for k, v in merged.items() if k in keys})
+        print(f"main sweep cached for seeds {done}", flush=True)
+    if "equal-size" in parts:
+        from .equal_size import prefetch
+
+        done = prefetch(merged)
+        print(f"equal-size study cached for seeds {done}", flush=True)
     return 0
 
 

@@ -1,0 +1,370 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · Scores and patterns: which half of the weights to remove?
+#
+# [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/pruning-lib/pruning-lib/HEAD?urlpath=lab/tree/notebooks/09_scores_patterns.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/pruning-lib/pruning-lib/blob/main/notebooks/09_scores_patterns.ipynb)
+#
+# The paper prunes by magnitude, weight by weight. Two other choices decide what pruning
+# costs and what it buys: the **score** (which weights matter) and the **pattern** (which
+# sets of weights may go together). In this notebook you will:
+#
+# 1. compute, in plain PyTorch, three masks of one matrix: Wanda's activation-aware score,
+#    a 2:4 pattern and whole MLP neurons (structured), check each against the library's, and
+#    look at them as images;
+# 2. compare magnitude, Wanda and random scores, unstructured and 2:4, one-shot and
+#    fine-tuned, at 0.5 and 0.7 sparsity, over several training seeds;
+# 3. compare, at the same parameter count, unstructured pruning against removing whole
+#    neurons, and a pruned model against a dense model that small trained from scratch.
+#
+# Notebook 10 puts these quality figures beside the measured speed and size.
+
+# %%
+# On Colab, install pruning-lib first; elsewhere it is installed already.
+import sys
+
+from IPython import get_ipython
+
+if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_colab()
+    get_ipython().run_line_magic("pip", "install -q git+https://github.com/pruning-lib/pruning-lib")
+
+# %% [markdown]
+# ## Parameters
+#
+# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
+# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
+# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
+# defined once in `pruning_lib/study/parameters.py`.
+
+# %% tags=["parameters"]
+profile = "tutorial"  # results go to runs/<profile>/
+seed = 0  # training seed: initialisation and data order
+world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
+threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
+device = "auto"  # "auto" picks the GPU when there is one
+model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
+datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
+corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
+toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
+baseline_steps = 1600  # training steps of the toy baseline
+baseline_learning_rate = 0.003
+finetune_steps = 150  # optimizer steps of each fine-tuning
+finetune_learning_rate = 0.001
+batch_size = 16
+eval_limit = None  # evaluate only the first N items of each set
+eval_batch_size = 32
+calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
+equal_size_sparsities = [0.5, 0.7]  # the grid; 2:4 runs where the sparsity is 0.5
+equal_size_seeds = [0, 1, 2]  # training seeds of the grid (the world stays fixed)
+dense_small = True  # also train a dense toy model of the pruned size (toy model only)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# Names the machine and device.
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import torch
+
+from pruning_lib.study.notebook import format_table, start
+
+experiment = start(globals())
+
+# %% [markdown]
+# ## Three masks of one matrix, by hand
+#
+# We take the first MLP matrix of block 1 and look at it as rows of outputs, `(out, in)`, the
+# way the Wanda paper and the 2:4 kernels do (GPT-2 stores it transposed, `(in, out)`). Each
+# mask below prunes this one matrix to 0.5:
+#
+# - **magnitude** keeps the half with the largest |w| (the paper's score, layer by layer);
+# - **Wanda** scores each weight by `|W_ij| · ‖X_j‖₂`: its magnitude times the L2 norm of
+#   its input feature over calibration tokens, and keeps the top half *within each output
+#   row*. A small weight on a loud input can matter more than a large weight on a quiet one.
+# - **2:4** keeps the two largest of every four consecutive inputs of a row: exactly half,
+#   in a layout GPU kernels can skip.
+# - **structured** removes whole neurons (here half of them): every weight of an output row
+#   goes, so the matrix itself gets smaller.
+
+# %%
+from pruning_lib.patterns import NM, RowWise
+from pruning_lib.prune import Pruner
+from pruning_lib.scores import calibration_batches
+from pruning_lib.structured import mlp_up_matrix, neuron_scores, neurons_to_keep, output_rows
+
+layer = min(1, experiment.fresh_model().config.num_hidden_layers - 1)
+lm = experiment.fresh_model()
+name, module = mlp_up_matrix(lm, layer)
+rows = output_rows(module).detach().float().cpu().clone()  # (out, in), a copy
+
+
+# The input norms, with a forward hook, over the same calibration windows the library uses.
+batches = calibration_batches(
+    experiment.stream(), calibration_sequences, experiment.block_size, seed=seed
+)
+squares = torch.zeros(rows.shape[1])
+
+
+def add_squares(module, inputs, output):  # returns None: the output is left as it is
+    squares.add_(inputs[0].detach().float().reshape(-1, rows.shape[1]).pow(2).sum(0).cpu())
+
+
+handle = module.register_forward_hook(add_squares)
+device = next(lm.parameters()).device
+with torch.no_grad():
+    for batch in batches:
+        lm(batch.to(device))
+handle.remove()
+wanda_score = rows.abs() * squares.sqrt()[None, :]
+keep_per_row = rows.shape[1] // 2
+ours_wanda = torch.zeros_like(rows, dtype=torch.bool)
+ours_wanda.scatter_(1, wanda_score.topk(keep_per_row, dim=1).indices, True)
+
+groups = rows.abs().reshape(rows.shape[0], -1, 4)  # (out, in / 4, 4)
+ours_24 = torch.zeros_like(groups, dtype=torch.bool)
+ours_24.scatter_(2, groups.topk(2, dim=2).indices, True)
+ours_24 = ours_24.reshape(rows.shape)
+
+magnitude_mask = rows.abs() > rows.abs().flatten().kthvalue(rows.numel() // 2).values
+kept_neurons = neurons_to_keep(neuron_scores(experiment.fresh_model()), 0.5)[layer]
+structured_mask = torch.zeros_like(rows, dtype=torch.bool)
+structured_mask[kept_neurons.cpu()] = True
+
+
+def library_mask(pattern, score=None) -> torch.Tensor:
+    """The library's mask of the same matrix, on a fresh copy of the model, as (out, in)."""
+    model_copy = experiment.fresh_model()
+    pruner = Pruner(model_copy, include=[f"^{name}$"])
+    scores = experiment.scores(score, model_copy, pruner) if score else None
+    pruner.prune_pattern(pattern, scores)
+    mask = pruner.masks[name].cpu()
+    return mask.t() if pruner.input_axes[name] == 0 else mask  # stored like the weight
+
+
+assert torch.equal(ours_wanda, library_mask(RowWise(0.5), "wanda")), "Wanda differs"
+assert torch.equal(ours_24, library_mask(NM(2, 4))), "2:4 differs"
+assert (ours_24.reshape(rows.shape[0], -1, 4).sum(2) == 2).all()  # two of every four
+print(f"{name}: {tuple(rows.shape)} as (out, in); Wanda and 2:4 equal the library's masks")
+for label, mask in (
+    ("magnitude", magnitude_mask),
+    ("Wanda", ours_wanda),
+    ("2:4", ours_24),
+    ("structured", structured_mask),
+):
+    agree = (mask == magnitude_mask).float().mean().item()
+    print(f"{label:10s} keeps {mask.float().mean():.3f}; agrees with magnitude on {agree:.3f}")
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
+corner = (slice(0, 32), slice(0, 32))  # 32 neurons x 32 inputs
+for ax, (label, mask) in zip(
+    axes,
+    (
+        ("magnitude (unstructured)", magnitude_mask),
+        ("Wanda (top half per row)", ours_wanda),
+        ("2:4 (2 of every 4 inputs)", ours_24),
+        ("structured (whole neurons)", structured_mask),
+    ),
+):
+    ax.imshow(mask[corner].float(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(label, fontsize=9)
+    ax.set_xlabel("input")
+axes[0].set_ylabel("output neuron")
+fig.suptitle("kept weights in black: a 32 x 32 corner of block 1's first MLP matrix", fontsize=10)
+fig.savefig(experiment.figure_path("09_masks"), dpi=120, bbox_inches="tight")
+plt.show()
+
+# %% [markdown]
+# ## Attention heads: where a config can say "fewer heads"
+#
+# Removing a head is structured pruning of attention: its rows of the query, key and value
+# projections and its columns of the output projection go. The smaller model is an
+# ordinary model only if its config can state fewer heads *of the same size*. Llama,
+# Mistral and Qwen2 state `head_dim` apart from the hidden size, so they can
+# (`pruning_lib.heads.shrink_heads`); GPT-2, GPT-NeoX and OPT derive the head size as
+# `hidden_size / num_attention_heads`, so fewer heads would mean larger heads, a different
+# function. Our toy model is a GPT-2, so the study below removes MLP neurons only. On a tiny
+# random Llama:
+
+# %%
+import copy
+
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from pruning_lib.heads import group_scores, mask_heads, shrink_heads
+
+torch.manual_seed(0)
+llama = LlamaForCausalLM(
+    LlamaConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+    )  # fmt: skip
+).eval()
+masked = copy.deepcopy(llama)
+mask_heads(masked, neurons_to_keep(group_scores(llama), 0.5))  # the removed heads zeroed
+before = sum(p.numel() for p in llama.parameters())
+shrink_heads(llama, 0.5)
+ids = torch.arange(16)[None]
+with torch.no_grad():
+    same = torch.allclose(llama(input_ids=ids).logits, masked(input_ids=ids).logits, atol=1e-5)
+print(f"heads 4 -> {llama.config.num_attention_heads}, head_dim {llama.config.head_dim}; "
+      f"parameters {before:,} -> {sum(p.numel() for p in llama.parameters()):,}; "
+      f"same logits as the masked model: {same}")  # fmt: skip
+try:
+    shrink_heads(experiment.fresh_model(), 0.5)
+except ValueError as error:
+    print("this notebook's model:", str(error).split(";")[0])
+else:
+    print("this notebook's model states head_dim: its heads can be removed the same way")
+
+# %% [markdown]
+# ## Quality at equal size, over seeds
+#
+# At each sparsity, the score and pattern variants keep the same number of weights: they
+# differ only in *which* weights. The structured rows remove 25% and 50% of every layer's
+# MLP neurons (the fractions notebook 10 times) and the share that removes as many
+# parameters as unstructured 0.5 (within one neuron per layer); their `sparsity` is the
+# share of the prunable weights they remove. `dense-small` is a dense model with about as
+# many parameters as the pruned one keeps, trained from scratch for as many steps as the
+# baseline and its fine-tuning together. Each training seed prunes its own model; the ± is
+# the 95% interval of the mean over seeds, with the items' sampling noise added
+# (`pruning_lib/study/uncertainty.py`). Cached runs return at once; `pruning-lib reproduce`
+# runs the seeds other than `seed` in a second process beside the notebooks.
+
+# %%
+from pruning_lib.study import equal_size
+
+use_dense_small = bool(dense_small) and experiment.settings.model == "toy"
+study = equal_size.collect(
+    experiment, equal_size_sparsities, equal_size_seeds, with_dense_small=use_dense_small
+)
+table = equal_size.rows(study)
+print(f"seeds {study['seeds']}; mean of each variant's score ± 95% interval")
+print(format_table(table, ["variant", "sparsity", "parameters", "mean QA", "mean of six"]))
+if not use_dense_small:
+    print("dense-small: not run (it trains our toy GPT from scratch; model is not 'toy')")
+
+# %%
+from pruning_lib.study.results import QA_TASKS, mean_record
+
+fig, ax = plt.subplots(figsize=(9, 4))
+labels, means, lows, highs = [], [], [], []
+for (variant, sparsity), _ in study["sizes"].items():
+    record = mean_record(study["records"], variant, sparsity, QA_TASKS)
+    labels.append(f"{variant} ({sparsity:g})" if sparsity else variant)
+    means.append(record["mean"])
+    lows.append(record["mean"] - max(record["ci_low"], 0.0))
+    highs.append(min(record["ci_high"], 1.0) - record["mean"])
+colours = ["tab:gray" if "random" in v else "tab:blue" for v in labels]
+ax.barh(range(len(labels)), means, xerr=[lows, highs], color=colours, capsize=2)
+ax.set_yticks(range(len(labels)), labels, fontsize=8)
+ax.invert_yaxis()
+ax.set_xlim(0, 1)
+ax.set_xlabel("mean QA exact match (95% interval over seeds and items)")
+fig.savefig(experiment.figure_path("09_equal_size"), dpi=120, bbox_inches="tight")
+plt.show()
+
+# %% [markdown]
+# ## What the numbers say
+#
+# Each sentence below is printed from the paired differences (each seed's variants share
+# that seed's model), so a rerun cannot contradict it.
+
+
+# %%
+def pair(first: str, second: str, sparsity: float):
+    return ((first, sparsity), (second, sparsity))
+
+
+comparisons = []
+for sparsity in equal_size_sparsities:
+    for stage in ("one-shot", "fine-tuned"):
+        base = f"magnitude unstructured {stage}"
+        comparisons.append(pair(f"wanda unstructured {stage}", base, sparsity))
+        if stage == "one-shot" or sparsity == 0.5:  # random is fine-tuned at 0.5 only
+            comparisons.append(pair(base, f"random unstructured {stage}", sparsity))
+            comparisons.append(
+                pair(f"wanda unstructured {stage}", f"random unstructured {stage}", sparsity)
+            )
+        if sparsity == 0.5:
+            comparisons.append(pair(f"magnitude 2:4 {stage}", base, sparsity))
+            comparisons.append(pair(f"wanda 2:4 {stage}", f"wanda unstructured {stage}", sparsity))
+            matched = equal_size.matched_fraction(experiment)
+            structured = equal_size.structured_label(matched, stage == "fine-tuned")
+            comparisons.append(pair(structured, base, sparsity))
+    comparisons.append(
+        pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", sparsity)
+    )
+if use_dense_small and 0.5 in equal_size_sparsities:
+    comparisons.append(pair("dense-small", "magnitude unstructured fine-tuned", 0.5))
+verdicts = {}
+for first, second in comparisons:
+    value, noise, sentence = equal_size.compare(study, first, second)
+    verdicts[(first, second)] = (value, noise)
+    print("-", sentence)
+saved = experiment.save_result(
+    "09_scores_patterns",
+    {
+        "seeds": study["seeds"],
+        "rows": table,
+        "comparisons": [
+            {"a": list(a), "b": list(b), "difference": v, "half_width": n}
+            for (a, b), (v, n) in verdicts.items()
+        ],
+    },
+)
+
+# %% [markdown]
+# ## Summary
+#
+# - A score decides *which* weights go, a pattern decides *which sets* may go together.
+#   Wanda, 2:4 and structured masks are a few lines of PyTorch each; the library's are the
+#   same masks.
+# - The verdicts above say which differences the toy model can resolve at these seeds; where
+#   a sentence says "cannot separate them", more seeds or a larger model would be needed.
+# - 2:4 constrains which weights of a matrix may go together, so by magnitude it keeps at
+#   most the total |w| that unstructured pruning of the same matrix keeps; structured
+#   pruning constrains more (whole neurons) but spares attention. Whether either costs
+#   quality here is what the verdicts above measure; what the constraints buy is speed,
+#   measured in notebook 10.
+#
+# ## Exercises
+#
+# 1. Build a 4:8 mask of `rows` by hand (keep the four largest of every eight inputs) and
+#    check it against the library:
+#
+# ```python
+# groups8 = rows.abs().reshape(rows.shape[0], -1, 8)
+# mine = torch.zeros_like(groups8, dtype=torch.bool)
+# mine.scatter_(2, groups8.topk(4, dim=2).indices, True)
+# assert torch.equal(mine.reshape(rows.shape), library_mask(NM(4, 8)))
+# ```
+#
+# 2. If every input feature had the same norm, Wanda would be magnitude pruning within each
+#    row. Check it:
+#
+# ```python
+# flat = rows.abs() * torch.ones(rows.shape[1])[None, :]
+# per_row = torch.zeros_like(rows, dtype=torch.bool)
+# per_row.scatter_(1, flat.topk(rows.shape[1] // 2, dim=1).indices, True)
+# assert torch.equal(per_row, library_mask(RowWise(0.5)))  # RowWise with magnitude scores
+# ```
+#
+# 3. Set `equal_size_seeds = [0]` and rerun: which verdicts change, and why are the
+#    intervals narrower or wider?

@@ -1,0 +1,199 @@
+"""The paper's question answered with measurements: speed, size and quality side by side.
+
+Notebook 10 builds its table here. Speed and size come from the benchmarks measured on a
+gpt2-small-sized model on one CPU thread (``reference/benchmarks/*.json``, written by
+``benchmarks/bench_sparse_kernels.py`` and ``benchmarks/bench_structured.py``, and shipped
+with the package so that a pip install reads them too); quality comes from the equal-size
+study of notebook 09 (the toy model, several seeds, fine-tuned): the change of the mean QA
+score from the dense model, paired by seed, with its 95% half-width.
+
+Example:
+    >>> kernels = {"rows": [
+    ...     {"sparsity": 0.9, "tokens": 1, "speedup": 0.7},
+    ...     {"sparsity": 0.9, "tokens": 1, "speedup": 0.8}]}
+    >>> speedup_range(kernels, 0.9, 1)
+    (0.7, 0.8)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .results import QA_TASKS, mean_record
+from .uncertainty import paired
+
+MEASURED = Path(__file__).resolve().parent / "reference" / "benchmarks"
+BENCHMARK_FILES = ("sparse_kernels", "structured")  # needed; gpu_semi_structured if measured
+BAR = 0.85  # the structured speed-up must reach this share of the multiply-add ratio
+
+
+def load_benchmarks(folder: str | Path | None = None) -> dict[str, Any] | None:
+    """The measured figures (``{"sparse_kernels": ..., "structured": ...}``, and
+    ``"gpu_semi_structured"`` once it has been measured on a GPU), or None when a needed file
+    is missing."""
+    folder = Path(folder) if folder is not None else MEASURED
+    paths = {name: folder / f"{name}.json" for name in BENCHMARK_FILES}
+    if not all(path.is_file() for path in paths.values()):
+        return None
+    figures = {name: json.loads(path.read_text()) for name, path in paths.items()}
+    gpu = folder / "gpu_semi_structured.json"
+    figures["gpu_semi_structured"] = json.loads(gpu.read_text()) if gpu.is_file() else None
+    return figures
+
+
+def speedup_range(kernels: dict[str, Any], sparsity: float, tokens: int) -> tuple[float, float]:
+    """The lowest and highest CSR-over-dense speed-up among the matrix shapes measured at
+    ``sparsity`` for ``tokens`` tokens."""
+    values = [
+        row["speedup"]
+        for row in kernels["rows"]
+        if abs(row["sparsity"] - sparsity) < 1e-9 and row["tokens"] == tokens
+    ]
+    if not values:
+        raise ValueError(f"no sparse-kernel measurement at sparsity={sparsity}, tokens={tokens}")
+    return min(values), max(values)
+
+
+def quality_change(study: dict[str, Any], variant: str, sparsity: float) -> tuple[float, float]:
+    """The variant's mean QA minus the dense model's, paired by seed: (change, half-width)."""
+    variant_record = mean_record(study["records"], variant, sparsity, QA_TASKS)
+    dense_record = mean_record(study["records"], "dense", 0.0, QA_TASKS)
+    return paired(variant_record, dense_record)
+
+
+def answer_rows(
+    benchmarks: dict[str, Any], study: dict[str, Any], matched_fraction: float
+) -> list[dict[str, Any]]:
+    """One row per way of pruning: the measured CPU speed-up (and what was timed), the file
+    of the gpt2-small-sized model, and the toy model's quality change after fine-tuning.
+    ``speedup`` and ``change`` hold the numbers (``change`` None where quality was not
+    measured); ``whole_model`` marks rows whose speed is
+    a whole forward pass of the blocks (a matmul alone is not a model)."""
+    kernels = benchmarks["sparse_kernels"]
+    sizes = benchmarks["structured"]["file_mb"]
+
+    def row(pruning, speed, speedup, file, variant, sparsity, whole_model=False):
+        change = noise = None
+        if variant == "dense":
+            change, shown = 0.0, "0 (the reference)"
+        elif variant is not None and (variant, sparsity) in study["sizes"]:
+            change, noise = quality_change(study, variant, sparsity)
+            shown = f"{change:+.3f} ± {noise:.3f}"
+        else:
+            shown = "not measured"
+        return {
+            "pruning": pruning,
+            "CPU speed": speed,
+            "file (gpt2-small)": file,
+            "mean QA change (toy)": shown,
+            "speedup": speedup,
+            "change": change,
+            "whole_model": whole_model,
+        }
+
+    rows = [  # the dense model is the reference of the quality column
+        row("none (dense)", "1.00x", 1.0, f"{sizes['dense']:.1f} MB", "dense", 0.0, True),
+        row(
+            "unstructured 0.5, masked",
+            "1.00x (same matmuls)",
+            1.0,
+            f"{sizes['unstructured_50_dense_file']:.1f} MB "
+            f"(gzip {sizes['unstructured_50_dense_file_gzip']:.1f})",
+            "magnitude unstructured fine-tuned",
+            0.5,
+        ),
+    ]
+    for sparsity in sorted({r["sparsity"] for r in kernels["rows"]}):
+        one = speedup_range(kernels, sparsity, 1)
+        prompt = speedup_range(kernels, sparsity, 128)
+        rows.append(
+            row(
+                f"unstructured {sparsity:g}, CSR kernels",
+                f"{one[0]:.2f}-{one[1]:.2f}x / {prompt[0]:.2f}-{prompt[1]:.2f}x (matmuls)",
+                one[0],
+                # CSR: 4 bytes of value + 8 of int64 index per kept weight, against 4 dense.
+                f"x{3 * (1 - sparsity):.2f} of the matrices",
+                "magnitude unstructured fine-tuned",
+                sparsity,
+            )
+        )
+    gpu = benchmarks.get("gpu_semi_structured")
+    gpu_speed = f"{gpu['end_to_end']['speedup']:.2f}x on {gpu['device']}" if gpu else "not run"
+    rows.append(row("2:4 on a CPU", "1.00x (a mask only)", 1.0, "as dense",
+                    "magnitude 2:4 fine-tuned", 0.5))  # fmt: skip
+    rows.append(row("2:4 on a GPU", gpu_speed, 0.0, "as dense", "magnitude 2:4 fine-tuned",
+                    0.5))  # fmt: skip
+    for measured in benchmarks["structured"]["rows"]:
+        fraction = measured["mlp_neurons_removed"]
+        if not fraction:
+            continue
+        label = f"{percent(fraction)} of MLP neurons removed"
+        matched = abs(fraction - matched_fraction) < 0.01
+        variant = f"structured {(matched_fraction if matched else fraction):.0%} fine-tuned"
+        sparsity = 0.5 if matched else _structured_sparsity(study, variant)
+        rows.append(
+            row(
+                label + (" (size of 0.5)" if matched else ""),
+                f"{measured['speedup']:.2f}x (blocks)",
+                measured["speedup"],
+                f"{measured['file_mb']:.1f} MB",
+                variant,
+                sparsity,
+                whole_model=True,
+            )
+        )
+    return rows
+
+
+def percent(fraction: float) -> str:
+    """``0.25`` as ``25%``, ``0.875`` as ``87.5%``.
+
+    Example:
+        >>> percent(0.25), percent(0.875)
+        ('25%', '87.5%')
+    """
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
+def _structured_sparsity(study: dict[str, Any], variant: str) -> float:
+    """The sparsity key of a structured variant in the study (any value if it is absent)."""
+    return next((s for v, s in study["sizes"] if v == variant), math.nan)
+
+
+def structured_checks(benchmarks: dict[str, Any]) -> list[str]:
+    """One sentence per measured fraction: does the speed-up reach ``BAR`` of the ratio?"""
+    out = []
+    for measured in benchmarks["structured"]["rows"]:
+        if measured["mlp_neurons_removed"]:
+            share = measured["speedup"] / measured["mac_ratio"]
+            verdict = "meets" if share >= BAR else "misses"
+            out.append(
+                f"{percent(measured['mlp_neurons_removed'])} removed: speed-up "
+                f"{measured['speedup']:.2f}x is {share:.2f} of the multiply-add ratio "
+                f"{measured['mac_ratio']:.2f}x ({verdict} the {BAR} bar)"
+            )
+    return out
+
+
+def advice(rows: list[dict[str, Any]], target: float) -> str:
+    """Among the rows whose whole-model speed-up reaches ``target``, the one with the
+    smallest measured quality loss (the largest change; unmeasured quality last), printed so
+    that it follows the numbers."""
+    timed = [r for r in rows if r.get("whole_model")]
+    fast = [r for r in timed if r["speedup"] >= target]
+    if not fast:
+        best = max(timed, key=lambda r: r["speedup"])
+        return (
+            f"for a {target:g}x faster model on this CPU, no measured whole-model way of "
+            f"pruning is enough; the fastest is {best['pruning']} at {best['speedup']:.2f}x"
+        )
+
+    choice = max(fast, key=lambda r: (r["change"] is not None, r["change"] or 0.0))
+    return (
+        f"for a {target:g}x faster model on this CPU: {choice['pruning']} "
+        f"({choice['speedup']:.2f}x measured on a gpt2-small-sized model); expect a mean QA "
+        f"change of {choice['mean QA change (toy)']} (our toy model, after fine-tuning)"
+    )

@@ -1,0 +1,58 @@
+"""Notebook 10's answer table: the committed measurements read back, and advice that follows
+the numbers."""
+
+import json
+
+import pytest
+
+from pruning_lib.study import answer
+
+
+def test_committed_measurements_load_and_hold_their_bar():
+    benchmarks = answer.load_benchmarks()
+    assert benchmarks is not None
+    rows = benchmarks["structured"]["rows"]
+    assert [r["mlp_neurons_removed"] for r in rows] == [0.0, 0.25, 0.5, 0.75, 0.875]
+    # The multiply-add ratio by hand (gpt2-small, 128 tokens; bench_structured's formula).
+    tokens, d = 128, 768
+    for row in rows:
+        dense = 4 * tokens * d * d + 2 * tokens * tokens * d + 2 * tokens * d * 3072
+        pruned = 4 * tokens * d * d + 2 * tokens * tokens * d + 2 * tokens * d * row["inner"]
+        assert row["inner"] == round(3072 * (1 - row["mlp_neurons_removed"]))
+        assert row["mac_ratio"] == pytest.approx(dense / pruned, abs=1e-3)
+        assert row["speedup"] / row["mac_ratio"] >= answer.BAR  # the issue's bar, as measured
+    assert all("meets the 0.85 bar" in s for s in answer.structured_checks(benchmarks))
+    assert answer.speedup_range(benchmarks["sparse_kernels"], 0.5, 1)[1] < 1  # CSR loses at 0.5
+
+
+def test_missing_measurements_are_none(tmp_path):
+    assert answer.load_benchmarks(tmp_path) is None
+    (tmp_path / "sparse_kernels.json").write_text(json.dumps({"rows": []}))
+    assert answer.load_benchmarks(tmp_path) is None  # both files or nothing
+    (tmp_path / "structured.json").write_text(json.dumps({"rows": []}))
+    assert answer.load_benchmarks(tmp_path)["gpu_semi_structured"] is None  # not measured
+    with pytest.raises(ValueError, match="sparsity=0.5, tokens=1"):
+        answer.speedup_range({"rows": []}, 0.5, 1)
+
+
+def test_advice_picks_the_slowest_way_that_is_fast_enough():
+    def row(name, speedup, change, whole_model=True):
+        shown = "not measured" if change is None else f"{change:+.1f}"
+        return {"pruning": name, "speedup": speedup, "change": change,
+                "whole_model": whole_model, "mean QA change (toy)": shown}  # fmt: skip
+
+    rows = [
+        row("dense", 1.0, 0.0),
+        row("CSR 0.99", 9.0, None, whole_model=False),  # a matmul
+        row("A", 1.5, -0.1),
+        row("B", 1.9, -0.3),
+        row("C", 1.6, -0.05),
+        row("D", 1.95, None),
+    ]
+    # Fast enough and the least measured loss: C, not the slower A nor the faster B.
+    assert "C (1.60x measured" in answer.advice(rows, 1.4)
+    assert "B (1.90x measured" in answer.advice(rows, 1.8)  # D's quality is unmeasured
+    assert "expect a mean QA change of -0.3" in answer.advice(rows, 1.8)
+    # A matmul alone is not a whole model: 9x is not offered for 2x.
+    assert "no measured whole-model way" in answer.advice(rows, 2.0)
+    assert "the fastest is D at 1.95x" in answer.advice(rows, 2.0)
