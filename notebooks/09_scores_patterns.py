@@ -69,7 +69,7 @@ eval_batch_size = 32
 calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
 equal_size_sparsities = [0.5, 0.7]  # the grid; 2:4 runs where the sparsity is 0.5
 equal_size_seeds = [0, 1, 2]  # training seeds of the grid (the world stays fixed)
-dense_small = True  # also train a dense toy model of the pruned size (toy model only)
+dense_small_seeds = [0]  # seeds at which a dense toy model of the pruned size is trained
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -250,23 +250,21 @@ else:
 # %%
 from pruning_lib.study import equal_size
 
-use_dense_small = bool(dense_small) and experiment.settings.model == "toy"
-study = equal_size.collect(
-    experiment, equal_size_sparsities, equal_size_seeds, with_dense_small=use_dense_small
-)
+study = equal_size.collect(experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds)
 table = equal_size.rows(study)
-print(f"seeds {study['seeds']}; mean of each variant's score ± 95% interval")
+print(f"seeds {study['seeds']} (dense-small and its comparison: seeds {study['small_seeds']}); "
+      "mean of each variant's score ± 95% interval")  # fmt: skip
 print(format_table(table, ["variant", "sparsity", "parameters", "mean QA", "mean of six"]))
-if not use_dense_small:
-    print("dense-small: not run (it trains our toy GPT from scratch; model is not 'toy')")
+if not study["small_seeds"]:
+    print(
+        "dense-small: not run (it trains our toy GPT from scratch: model 'toy' and a seed in dense_small_seeds)"
+    )
 
 # %%
-from pruning_lib.study.results import QA_TASKS, mean_record
-
 fig, ax = plt.subplots(figsize=(9, 4))
 labels, means, lows, highs = [], [], [], []
 for (variant, sparsity), _ in study["sizes"].items():
-    record = mean_record(study["records"], variant, sparsity, QA_TASKS)
+    record = equal_size.mean_of(study, variant, sparsity)
     labels.append(f"{variant} ({sparsity:g})" if sparsity else variant)
     means.append(record["mean"])
     lows.append(record["mean"] - max(record["ci_low"], 0.0))
@@ -311,7 +309,7 @@ for sparsity in equal_size_sparsities:
     comparisons.append(
         pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", sparsity)
     )
-if use_dense_small and 0.5 in equal_size_sparsities:
+if study["small_seeds"]:
     comparisons.append(pair("dense-small", "magnitude unstructured fine-tuned", 0.5))
 verdicts = {}
 for first, second in comparisons:

@@ -64,7 +64,7 @@ eval_batch_size = 32
 calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
 equal_size_sparsities = [0.5, 0.7]  # notebook 09's grid
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
-dense_small = True  # notebook 09's dense model of the pruned size (toy model only)
+dense_small_seeds = [0]  # notebook 09's dense model of the pruned size
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -216,8 +216,7 @@ if benchmarks is not None:
 # %%
 from pruning_lib.study import equal_size
 
-use_dense_small = bool(dense_small) and experiment.settings.model == "toy"
-study = equal_size.collect(experiment, equal_size_sparsities, equal_size_seeds, use_dense_small)
+study = equal_size.collect(experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds)
 matched = equal_size.matched_fraction(experiment)
 print(f"toy model, seeds {study['seeds']}; removing {matched:.0%} of the MLP neurons "
       "removes what unstructured 0.5 removes")  # fmt: skip

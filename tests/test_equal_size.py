@@ -9,7 +9,7 @@ from pruning_lib.efficiency import parameter_counts
 from pruning_lib.study import equal_size
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.model import small_gpt
-from pruning_lib.study.parameters import Settings
+from pruning_lib.study.parameters import Settings, check_parameters
 
 
 def test_grid_runs_2_4_only_where_it_fits_and_random_fine_tuned_once():
@@ -75,7 +75,7 @@ def test_dense_small_has_about_the_pruned_count_and_the_same_budget(experiment):
 
 
 def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
-    study = equal_size.collect(experiment, [0.5], seeds=[0, 1], with_dense_small=False)
+    study = equal_size.collect(experiment, [0.5], seeds=[0, 1], dense_small_seeds=[1])
     variants = {r["variant"] for r in study["records"]}
     matched = equal_size.structured_label(equal_size.matched_fraction(experiment), True)
     assert "wanda 2:4 fine-tuned" in variants and matched in variants
@@ -86,6 +86,15 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     assert [r["parameters"] for r in rows if r["variant"] == "magnitude 2:4 one-shot"] == [
         r["parameters"] for r in rows if r["variant"] == "magnitude unstructured one-shot"
     ]
+    small = [r for r in rows if r["variant"] == "dense-small"]
+    assert len(small) == 1 and small[0]["seeds"] == "1" and rows[0]["seeds"] == "0,1"
+    assert all(len(r["values"]) == 1 for r in study["small_records"])
+    _, _, against = equal_size.compare(
+        study, ("dense-small", 0.5), ("magnitude unstructured fine-tuned", 0.5)
+    )
+    assert "seeds [1]" in against
+    with pytest.raises(ValueError, match=r"dense_small_seeds=\[3\] has seeds \[3\]"):
+        check_parameters({"dense_small_seeds": [3]})
     value, noise, sentence = equal_size.compare(
         study, ("wanda unstructured one-shot", 0.5), ("magnitude unstructured one-shot", 0.5)
     )

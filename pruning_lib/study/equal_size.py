@@ -12,7 +12,8 @@ measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5 and
   through the MLP alone);
 - **dense-small**: a dense model of the same family with about as many parameters as the
   pruned model keeps, trained from scratch for the baseline's steps plus the fine-tuning
-  steps (the same total budget).
+  steps (the same total budget), at the seeds of ``dense_small_seeds`` (minutes each: the
+  tutorial trains it at seed 0; its comparison is paired over those seeds alone).
 
 Random fine-tuned runs only at 0.5 unstructured: the control needs to be beaten once.
 Every run is cached like the notebooks' others (``Experiment.cached``).
@@ -194,16 +195,31 @@ def nonzero(experiment: Experiment, run: dict[str, Any]) -> int:
     return counts["nonzero"] - counts["prunable_nonzero"] + run["report"]["nonzero"]
 
 
+SMALL_VARIANTS = (("dense", 0.0), ("magnitude unstructured fine-tuned", 0.5), ("dense-small", 0.5))
+
+
 def collect(
-    experiment: Experiment, sparsities: list[float], seeds: list[int], with_dense_small: bool
+    experiment: Experiment,
+    sparsities: list[float],
+    seeds: list[int],
+    dense_small_seeds: list[int] = (),
 ) -> dict[str, Any]:
     """The grid at every seed as records (see ``results.make_records``) and the size of
-    each variant's model."""
-    sweeps = [
-        seed_runs(with_seed(experiment, seed), sparsities, with_dense_small) for seed in seeds
+    each variant's model. Dense-small runs only at ``dense_small_seeds`` (training it takes
+    minutes), so its records, and those it is compared with, are over those seeds alone."""
+    small = [seed for seed in seeds if seed in dense_small_seeds] if 0.5 in sparsities else []
+    if experiment.settings.model != "toy":
+        small = []  # dense-small trains our toy GPT from scratch
+    sweeps = [seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds]
+    n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
+    small_sweeps = [
+        {key: sweep[key] for key in SMALL_VARIANTS}
+        for seed, sweep in zip(seeds, sweeps)
+        if seed in small
     ]
-    sets = experiment.eval_sets()
-    records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
+    for sweep in sweeps:
+        sweep.pop(("dense-small", 0.5), None)
+    records = make_records(sweeps, n_items)
     sizes = {}
     for (variant, sparsity), run in sweeps[0].items():
         if "report" in run:
@@ -212,16 +228,36 @@ def collect(
             sizes[(variant, sparsity)] = (
                 run.get("parameters") or parameter_counts(experiment.baseline()[0])["total"]
             )
-    return {"records": records, "sizes": sizes, "seeds": list(seeds), "runs": sweeps}
+    if small_sweeps:
+        sizes[("dense-small", 0.5)] = small_sweeps[0][("dense-small", 0.5)]["parameters"]
+    return {
+        "records": records,
+        "small_records": make_records(small_sweeps, n_items) if small_sweeps else [],
+        "small_seeds": small,
+        "sizes": sizes,
+        "seeds": list(seeds),
+        "runs": sweeps,
+    }
+
+
+def _records(study: dict[str, Any], *variants: str) -> list[dict[str, Any]]:
+    """The records that hold ``variants`` at the same seeds (dense-small's own seeds)."""
+    return study["small_records"] if "dense-small" in variants else study["records"]
+
+
+def mean_of(study: dict[str, Any], variant: str, sparsity: float, tasks=QA_TASKS) -> dict:
+    """The record of ``variant``'s mean score over ``tasks`` (see ``results.mean_record``)."""
+    return mean_record(_records(study, variant), variant, sparsity, tasks)
 
 
 def rows(study: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per variant: parameters kept, mean QA and mean of all six, each with its 95%
-    half-width (seeds and items)."""
+    half-width (seeds and items), and the seeds it rests on."""
     out = []
     for variant, sparsity in study["sizes"]:
-        qa = mean_record(study["records"], variant, sparsity, QA_TASKS)
-        every = mean_record(study["records"], variant, sparsity, TASK_NAMES)
+        qa = mean_of(study, variant, sparsity)
+        every = mean_of(study, variant, sparsity, TASK_NAMES)
+        seeds = study["small_seeds"] if variant == "dense-small" else study["seeds"]
         out.append(
             {
                 "variant": variant,
@@ -229,6 +265,7 @@ def rows(study: dict[str, Any]) -> list[dict[str, Any]]:
                 "parameters": study["sizes"][(variant, sparsity)],
                 "mean QA": f"{qa['mean']:.3f} ± {qa['ci_high'] - qa['mean']:.3f}",
                 "mean of six": f"{every['mean']:.3f} ± {every['ci_high'] - every['mean']:.3f}",
+                "seeds": ",".join(str(seed) for seed in seeds),
             }
         )
     return out
@@ -239,10 +276,13 @@ def compare(
 ) -> tuple[float, float, str]:
     """``a`` minus ``b`` in the mean score of ``tasks``, paired by seed: (value, 95%
     half-width, a sentence that the numbers decide)."""
-    first = mean_record(study["records"], *a, tasks)
-    second = mean_record(study["records"], *b, tasks)
+    records = _records(study, a[0], b[0])
+    first = mean_record(records, *a, tasks)
+    second = mean_record(records, *b, tasks)
     value, noise = paired(first, second)
     what = f"{a[0]} − {b[0]} at {a[1]:g} (mean {'QA' if tasks == QA_TASKS else 'score'})"
+    if records is study["small_records"]:
+        what += f", seeds {study['small_seeds']}"
     sentence = verdict(what, value, noise)
     if abs(value) > noise:
         sentence += f": {a[0] if value > 0 else b[0]} wins"
@@ -257,12 +297,19 @@ def prefetch(parameters: dict[str, Any]) -> list[int]:
     from .parameters import SHARED, check_parameters
 
     settings, study = check_parameters(
-        {k: v for k, v in parameters.items() if k in SHARED or k.startswith("equal_size")}
-        | {"dense_small": parameters.get("dense_small", True)}
+        {
+            k: v
+            for k, v in parameters.items()
+            if k in SHARED or k.startswith(("equal_size", "dense"))
+        }
     )
     others = [seed for seed in study.equal_size_seeds if seed != settings.seed]
     experiment = Experiment(settings, progress=False)
-    with_dense_small = study.dense_small and settings.model == "toy"
+    small = settings.model == "toy" and 0.5 in study.equal_size_sparsities
     for seed in others:
-        seed_runs(with_seed(experiment, seed), study.equal_size_sparsities, with_dense_small)
+        seed_runs(
+            with_seed(experiment, seed),
+            study.equal_size_sparsities,
+            small and seed in study.dense_small_seeds,
+        )
     return others

@@ -104,7 +104,8 @@ class StudyParameters:
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
     equal_size_sparsities: list[float] = bounded_items([0.5, 0.7], 0, 1, high_open=True)  # 09
     equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 09: the grid's seeds
-    dense_small: bool = True  # 09: train a dense toy model of the pruned size (toy model only)
+    dense_small_seeds: list[int] = bounded_items([0], 0, MAX_SEED)  # 09: dense toy model of the
+    # pruned size, trained from scratch at these seeds (7 minutes each; toy model only)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
@@ -120,6 +121,12 @@ class StudyParameters:
                     f"{SECTION}.{name}={values!r} is empty or lists a seed twice; give each "
                     "seed once"
                 )
+        extra = sorted(set(self.dense_small_seeds) - set(self.equal_size_seeds))
+        if extra:
+            raise ValueError(
+                f"{SECTION}.dense_small_seeds={self.dense_small_seeds!r} has seeds {extra} not in "
+                f"equal_size_seeds={self.equal_size_seeds!r}; allowed: a subset of them"
+            )
         if not self.equal_size_sparsities:
             raise ValueError(f"{SECTION}.equal_size_sparsities=[] is empty; give at least one")
         if not self.schedule_kinds:
