@@ -44,12 +44,18 @@ def bounded(
 
 
 def bounded_items(
-    default: list, low: float | None = None, high: float | None = None, *, high_open: bool = False
+    default: list,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    high_open: bool = False,
+    empty: bool = False,
 ) -> Any:
-    """A list field, non-empty, each of whose items must lie in [low, high] (or [low, high))."""
+    """A list field, each of whose items must lie in [low, high] (or [low, high)); non-empty
+    unless ``empty``."""
     return field(
         default_factory=lambda: list(default),
-        metadata={"items": (low, high, False, high_open)},
+        metadata={"items": (low, high, False, high_open), "empty": empty},
     )
 
 
@@ -122,7 +128,7 @@ def validate(config: Any, section: str | None = None) -> None:
         if "items" in f.metadata and value is not None:
             low, high, low_open, high_open = f.metadata["items"]
             where = f"{section}.{f.name}" if section else f.name
-            if not value:
+            if not value and not f.metadata.get("empty"):
                 raise ValueError(f"{where}=[] is empty; give at least one value")
             for item in value:
                 check_number(

@@ -104,8 +104,8 @@ class StudyParameters:
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
     equal_size_sparsities: list[float] = bounded_items([0.5, 0.7], 0, 1, high_open=True)  # 09
     equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 09: the grid's seeds
-    dense_small_seeds: list[int] = bounded_items([0], 0, MAX_SEED)  # 09: dense toy model of the
-    # pruned size, trained from scratch at these seeds (7 minutes each; toy model only)
+    dense_small_seeds: list[int] = bounded_items([0], 0, MAX_SEED, empty=True)  # 09: dense toy
+    # model of the pruned size trained from scratch at these seeds (7 min each; [] for none)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
