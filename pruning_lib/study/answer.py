@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .equal_size import percent, structured_label
 from .results import QA_TASKS, mean_record
 from .uncertainty import paired
 
@@ -132,7 +133,7 @@ def answer_rows(
             continue
         label = f"{percent(fraction)} of MLP neurons removed"
         matched = abs(fraction - matched_fraction) < 0.01
-        variant = f"structured {(matched_fraction if matched else fraction):.0%} fine-tuned"
+        variant = structured_label(matched_fraction if matched else fraction, True)
         sparsity = 0.5 if matched else _structured_sparsity(study, variant)
         rows.append(
             row(
@@ -146,16 +147,6 @@ def answer_rows(
             )
         )
     return rows
-
-
-def percent(fraction: float) -> str:
-    """``0.25`` as ``25%``, ``0.875`` as ``87.5%``.
-
-    Example:
-        >>> percent(0.25), percent(0.875)
-        ('25%', '87.5%')
-    """
-    return f"{fraction:.1%}".replace(".0%", "%")
 
 
 def _structured_sparsity(study: dict[str, Any], variant: str) -> float:

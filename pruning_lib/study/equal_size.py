@@ -87,9 +87,19 @@ def matched_fraction(experiment: Experiment) -> float:
     return mlp_fraction(experiment.baseline()[0], 0.5)
 
 
+def percent(fraction: float) -> str:
+    """A fraction to 0.1%, without a trailing ``.0``.
+
+    Example:
+        >>> percent(0.25), percent(0.875), percent(0.7480)
+        ('25%', '87.5%', '74.8%')
+    """
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
 def structured_label(fraction: float, finetuned: bool) -> str:
-    """The variant name of a structured run, e.g. ``structured 75% fine-tuned``."""
-    return f"structured {fraction:.0%} {'fine-tuned' if finetuned else 'one-shot'}"
+    """The variant name of a structured run, e.g. ``structured 87.5% fine-tuned``."""
+    return f"structured {percent(fraction)} {'fine-tuned' if finetuned else 'one-shot'}"
 
 
 def structured(experiment: Experiment, fraction: float, finetune: bool) -> dict[str, Any]:
