@@ -22,11 +22,12 @@
 # costs and what it buys: the **score** (which weights matter) and the **pattern** (which
 # sets of weights may go together). In this notebook you will:
 #
-# 1. compute, in plain PyTorch, three masks of one matrix: Wanda's activation-aware score,
-#    a 2:4 pattern and whole MLP neurons (structured), check each against the library's, and
-#    look at them as images;
+# 1. compute, in plain PyTorch, Wanda's activation-aware mask and a 2:4 mask of one matrix,
+#    check both against the library's, and look at them as images beside magnitude and
+#    whole MLP neurons (structured, chosen by the library's neuron norms);
 # 2. compare magnitude, Wanda and random scores, unstructured and 2:4, one-shot and
-#    fine-tuned, at 0.5 and 0.7 sparsity, over several training seeds;
+#    fine-tuned, at 0.5 and 0.7 sparsity, over several training seeds (2:4 only at 0.5, the
+#    sparsity it fixes; random fine-tuned only at 0.5 unstructured, the control);
 # 3. compare, at the same parameter count, unstructured pruning against removing whole
 #    neurons, and a pruned model against a dense model that small trained from scratch.
 #
@@ -237,9 +238,9 @@ else:
 # ## Quality at equal size, over seeds
 #
 # At each sparsity, the score and pattern variants keep the same number of weights: they
-# differ only in *which* weights. The structured rows remove 25% and 50% of every layer's
-# MLP neurons (the fractions notebook 10 times) and the share that removes as many
-# parameters as unstructured 0.5 (within one neuron per layer); their `sparsity` is the
+# differ only in *which* weights. The structured rows remove 25%, 50% and 87.5% of every
+# layer's MLP neurons (with 75%, the fractions notebook 10 times) and the share that removes
+# as many parameters as unstructured 0.5 (within one neuron per layer); their `sparsity` is the
 # share of the prunable weights they remove. `dense-small` is a dense model with about as
 # many parameters as the pruned one keeps, trained from scratch for as many steps as the
 # baseline and its fine-tuning together. Each training seed prunes its own model; the ± is
@@ -335,8 +336,8 @@ saved = experiment.save_result(
 # ## Summary
 #
 # - A score decides *which* weights go, a pattern decides *which sets* may go together.
-#   Wanda, 2:4 and structured masks are a few lines of PyTorch each; the library's are the
-#   same masks.
+#   Wanda's and 2:4's masks are a few lines of PyTorch each, and equal the library's (the
+#   asserts above); a structured mask keeps or drops whole rows.
 # - The verdicts above say which differences the toy model can resolve at these seeds; where
 #   a sentence says "cannot separate them", more seeds or a larger model would be needed.
 # - 2:4 constrains which weights of a matrix may go together, so by magnitude it keeps at
