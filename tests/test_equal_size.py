@@ -100,3 +100,30 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     )
     assert noise > 0 and f"{value:.3f}" in sentence
     assert sentence.endswith("cannot separate them") == (abs(value) <= noise)
+
+
+def test_prefetch_fills_the_other_seeds_and_seed_0s_dense_small(tmp_path):
+    parameters = {
+        "profile": "prefetch",
+        "toy_size": "smoke",
+        "baseline_steps": 20,
+        "finetune_steps": 2,
+        "batch_size": 4,
+        "eval_limit": 4,
+        "calibration_sequences": 4,
+        "cache_dir": str(tmp_path),
+        "equal_size_sparsities": [0.5],
+        "equal_size_seeds": [0, 1],
+        "dense_small_seeds": [0],
+    }
+    assert equal_size.prefetch(parameters) == [1]
+    results = tmp_path / "results"
+    assert len(list(results.glob("dense_small-*.json"))) == 1  # seed 0's, for notebook 09
+    # Seed 1's grid is cached; seed 0's is left to the notebook.
+    settings = Settings(
+        **{k: v for k, v in parameters.items() if not k.startswith(("equal", "dense"))}
+    )
+    seed_1 = Experiment(dataclasses.replace(settings, seed=1), progress=False)
+    before = len(list(results.iterdir()))
+    equal_size.seed_runs(seed_1, [0.5], with_dense_small=False)
+    assert len(list(results.iterdir())) == before

@@ -303,7 +303,8 @@ def compare(
 
 def prefetch(parameters: dict[str, Any]) -> list[int]:
     """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
-    runs itself) into the cache; returns those seeds."""
+    runs itself) into the cache, and first the dense-small model of ``seed`` (minutes of
+    training that notebook 09 would otherwise do itself); returns the other seeds."""
     from .parameters import SHARED, check_parameters
 
     settings, study = check_parameters(
@@ -316,6 +317,13 @@ def prefetch(parameters: dict[str, Any]) -> list[int]:
     others = [seed for seed in study.equal_size_seeds if seed != settings.seed]
     experiment = Experiment(settings, progress=False)
     small = settings.model == "toy" and 0.5 in study.equal_size_sparsities
+    if (
+        small
+        and settings.seed in study.dense_small_seeds
+        and settings.seed in study.equal_size_seeds
+    ):
+        one_shot = experiment.oneshot(0.5, "layer", score="magnitude", pattern="unstructured")
+        dense_small(experiment, nonzero(experiment, one_shot))  # as seed_runs sizes it
     for seed in others:
         seed_runs(
             with_seed(experiment, seed),
