@@ -34,7 +34,7 @@ from .baseline import build_baseline
 from .configs import EvalConfig, ModelConfig, WorldConfig
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
-from .files import default_cache_dir, runs_dir, write_json
+from .files import compute_once, default_cache_dir, runs_dir, write_json
 from .model import load_causal_lm
 from .parameters import Settings, pattern_sparsity
 from .runtime import pick_device, seed_everything, set_threads
@@ -231,10 +231,8 @@ class Experiment:
 
     def cached(self, key: str, compute) -> dict[str, Any]:
         path = self.cache / "results" / f"{key}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-        value = compute()
-        write_json(path, value)
+        if not path.is_file():
+            compute_once(path, compute)  # or wait for the process computing it
         return json.loads(path.read_text())  # the same object a later cache hit returns
 
     # -- experiments ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,52 @@ def commit_dir(tmp: Path, target: Path) -> None:
     tmp.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def compute_once(path: Path, compute: Callable[[], Any], poll_s: float = 2.0) -> None:
+    """Write ``compute()`` to ``path`` as JSON, unless another process is computing it: then
+    wait for that process's file instead of computing the same thing twice.
+
+    The claim is ``<path>.lock`` created exclusively and holding the owner's pid; a claim
+    whose process is gone (killed, crashed) is taken over. ``reproduce`` runs the notebooks
+    and the other seeds' runs in two processes that may reach the same cached run.
+    """
+    lock = path.with_name(path.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while not path.is_file():
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _claimed(lock):
+                time.sleep(poll_s)
+            else:
+                lock.unlink(missing_ok=True)  # a stale claim
+            continue
+        try:
+            os.write(handle, str(os.getpid()).encode())
+            os.close(handle)
+            if not path.is_file():
+                write_json(path, compute())
+        finally:
+            lock.unlink(missing_ok=True)
+
+
+def _claimed(lock: Path) -> bool:
+    """Whether another living process holds ``lock``."""
+    try:
+        text = lock.read_text().strip()
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return False  # released meanwhile
+    if not text:
+        return age < 30  # created, its pid not written yet
+    pid = int(text) if text.isdigit() else -1
+    if pid <= 0 or pid == os.getpid():
+        return False  # ours: a claim left by a failed run of this process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

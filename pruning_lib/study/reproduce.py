@@ -13,8 +13,9 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
 - ``07_results`` needs the main sweep at every seed of ``seeds``, ``09_scores_patterns``
   the equal-size study at every seed of ``equal_size_seeds``; the seeds other than ``seed``
   run in a second process while the other notebooks run (two processes, one torch thread
-  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``; each of those
-  notebooks waits for its part.
+  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``. ``07`` waits for the
+  sweep; ``09`` starts with its own seed, and a run both processes reach is computed once
+  (``files.compute_once``).
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
             if current(job):
                 log(f"{label}: current, skipped")
                 continue
-            if job.notebook in SEED_PARTS and seeds is not None:
+            if job.notebook == "07_results" and seeds is not None:
+                # 07 needs nothing else; 09 starts with its own seed at once, and a run the
+                # other process is computing is waited for, not repeated (compute_once).
                 _wait_seeds(seeds, out, SEED_PARTS[job.notebook][2], log)
             log(f"{label}: running")
             tick = time.perf_counter()
@@ -185,6 +188,8 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
             state[job.output] = stamps[job.output]
             write_json(state_path, state)
             log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
+        if seeds is not None:
+            _wait_seeds(seeds, out, "", log)  # what it has left is already cached
     finally:
         if seeds is not None and seeds.poll() is None:  # a failure or an interrupt
             seeds.kill()
@@ -246,18 +251,19 @@ def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Po
 
 
 def _wait_seeds(process: subprocess.Popen, out: Path, line: str, log) -> None:
-    """Wait until the second process has printed ``line`` (its part is cached) or ended."""
+    """Wait until the second process has printed ``line`` (its part is cached; ``""``: until
+    it ends)."""
     log_path = out / "seeds.log"
 
     def done() -> bool:
-        return log_path.is_file() and line in log_path.read_text(errors="replace")
+        return bool(line) and log_path.is_file() and line in log_path.read_text(errors="replace")
 
     if process.poll() is None and not done():
-        log(f"waiting for the other seeds ({line.split(' cached')[0]})")
+        log(f"waiting for the other seeds ({line.split(' cached')[0] or 'to finish'})")
     while process.poll() is None and not done():
         time.sleep(2)
-    if not done():
-        log(f"the other seeds' runs failed (see {log_path}); the notebook runs what is missing")
+    if process.poll() not in (None, 0):
+        log(f"the other seeds' runs failed (see {log_path}); the notebooks ran what was missing")
 
 
 def refresh_notebooks(log=print) -> None:
