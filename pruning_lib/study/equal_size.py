@@ -7,9 +7,10 @@ measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5 and
   within each output row) and random (the control), one-shot and fine-tuned;
 - **pattern**: unstructured, and 2:4 where the sparsity is 0.5 (an N:M pattern fixes the
   sparsity at 1 - N/M, so 0.7 has no 2:4 run);
-- **structured**: whole MLP neurons removed, as many parameters as unstructured 0.5 removes
-  (the attention matrices are a third of the prunable weights, so 0.7 cannot be reached
-  through the MLP alone);
+- **structured**: whole MLP neurons removed: 25%, 50% and 87.5% (with 75%, the fractions
+  ``benchmarks/bench_structured.py`` times) and the share that removes as many parameters as
+  unstructured 0.5 (about 75%; the attention matrices are a third of the prunable weights,
+  so 0.7 cannot be reached through the MLP alone);
 - **dense-small**: a dense model of the same family with about as many parameters as the
   pruned model keeps, trained from scratch for the baseline's steps plus the fine-tuning
   steps (the same total budget), at the seeds of ``dense_small_seeds`` (minutes each: the
@@ -25,7 +26,7 @@ import dataclasses
 from typing import Any
 
 from ..efficiency import parameter_counts
-from ..structured import _layers, _mlp_modules, _spec, shrink_mlp
+from ..structured import _layers, _mlp_modules, _spec, output_rows, shrink_mlp
 from .baseline import build_baseline
 from .experiment import Experiment
 from .model import load_causal_lm, small_gpt
@@ -60,7 +61,7 @@ def mlp_fraction(model, sparsity: float) -> float:
     where, spec = _spec(model)
     layers = _layers(model)
     ups, down = _mlp_modules(layers[0], where, spec)
-    width = shrink_width(model)
+    width = output_rows(down).shape[1]  # the down projection reads every neuron
     # Each neuron owns a row of every up projection (with its bias) and a column of the down
     # projection (whose bias stays).
     owned = sum(sum(p.numel() for p in up.parameters()) for up in ups) + down.weight.numel()
@@ -73,13 +74,6 @@ def mlp_fraction(model, sparsity: float) -> float:
             "runs need a sparsity whose count the MLP neurons can give"
         )
     return neurons / width
-
-
-def shrink_width(model) -> int:
-    """MLP neurons per layer (the config's width key, e.g. GPT-2's ``n_inner``)."""
-    where, spec = _spec(model)
-    _, down = _mlp_modules(_layers(model)[0], where, spec)
-    return sum(p.numel() for p in down.parameters() if p.dim() == 2) // model.config.hidden_size
 
 
 def matched_fraction(experiment: Experiment) -> float:
@@ -205,6 +199,14 @@ def nonzero(experiment: Experiment, run: dict[str, Any]) -> int:
     return counts["nonzero"] - counts["prunable_nonzero"] + run["report"]["nonzero"]
 
 
+def dense_small_at(settings, sparsities, seeds, dense_small_seeds) -> list[int]:
+    """The seeds at which dense-small runs: those of ``dense_small_seeds`` in ``seeds``, when
+    the grid has 0.5 (its size) and the model is our toy GPT (trained from scratch)."""
+    if settings.model != "toy" or 0.5 not in sparsities:
+        return []
+    return [seed for seed in seeds if seed in dense_small_seeds]
+
+
 SMALL_VARIANTS = (("dense", 0.0), ("magnitude unstructured fine-tuned", 0.5), ("dense-small", 0.5))
 
 
@@ -217,9 +219,7 @@ def collect(
     """The grid at every seed as records (see ``results.make_records``) and the size of
     each variant's model. Dense-small runs only at ``dense_small_seeds`` (training it takes
     minutes), so its records, and those it is compared with, are over those seeds alone."""
-    small = [seed for seed in seeds if seed in dense_small_seeds] if 0.5 in sparsities else []
-    if experiment.settings.model != "toy":
-        small = []  # dense-small trains our toy GPT from scratch
+    small = dense_small_at(experiment.settings, sparsities, seeds, dense_small_seeds)
     sweeps = [seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds]
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
     small_sweeps = [
@@ -316,18 +316,12 @@ def prefetch(parameters: dict[str, Any]) -> list[int]:
     )
     others = [seed for seed in study.equal_size_seeds if seed != settings.seed]
     experiment = Experiment(settings, progress=False)
-    small = settings.model == "toy" and 0.5 in study.equal_size_sparsities
-    if (
-        small
-        and settings.seed in study.dense_small_seeds
-        and settings.seed in study.equal_size_seeds
-    ):
+    small = dense_small_at(
+        settings, study.equal_size_sparsities, study.equal_size_seeds, study.dense_small_seeds
+    )
+    if settings.seed in small:
         one_shot = experiment.oneshot(0.5, "layer", score="magnitude", pattern="unstructured")
         dense_small(experiment, nonzero(experiment, one_shot))  # as seed_runs sizes it
     for seed in others:
-        seed_runs(
-            with_seed(experiment, seed),
-            study.equal_size_sparsities,
-            small and seed in study.dense_small_seeds,
-        )
+        seed_runs(with_seed(experiment, seed), study.equal_size_sparsities, seed in small)
     return others
