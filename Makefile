@@ -27,12 +27,14 @@ lint: setup
 # Unit tests, the papermill tests (smoke profile, hub code path offline), then nbval on
 # the committed notebooks. Beside them, a second process (one torch thread) runs the main
 # sweep and the equal-size study of the tutorial's other seeds, so that 07_results and
-# 09_scores_patterns find them cached, then retrains the committed baseline of seed 0 to check
-# it bit for bit (pytest -m retrain checks both): both cores, never more than two processes.
+# 09_scores_patterns find them cached, retrains the committed baseline of seed 0 to check it
+# bit for bit (pytest -m retrain checks both), then runs seed 0's equal-size study from its
+# end while nbval's 09 runs it from the start: both cores, never more than two processes.
 test: lint browser-deps
 	@mkdir -p runs
-	@( $(PY) -m pruning_lib.study.results params/tutorial.yaml && \
-		$(PY) -m pytest -m retrain -k seed0 --basetemp=runs/retrain-tmp tests/test_baseline_retrain.py ) > runs/seeds.log 2>&1 & \
+	@( $(PY) -m pruning_lib.study.results params/tutorial.yaml sweep equal-size && \
+		$(PY) -m pytest -m retrain -k seed0 --basetemp=runs/retrain-tmp tests/test_baseline_retrain.py && \
+		$(PY) -m pruning_lib.study.results params/tutorial.yaml help ) > runs/seeds.log 2>&1 & \
 	seeds=$$!; \
 	set -x; $(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 0 ]; then \

@@ -102,7 +102,7 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     assert sentence.endswith("cannot separate them") == (abs(value) <= noise)
 
 
-def test_prefetch_fills_the_other_seeds_and_seed_0s_dense_small(tmp_path):
+def test_prefetch_fills_the_other_seeds_and_help_fills_seed_0_from_its_end(tmp_path):
     parameters = {
         "profile": "prefetch",
         "toy_size": "smoke",
@@ -118,12 +118,25 @@ def test_prefetch_fills_the_other_seeds_and_seed_0s_dense_small(tmp_path):
     }
     assert equal_size.prefetch(parameters) == [1]
     results = tmp_path / "results"
-    assert len(list(results.glob("dense_small-*.json"))) == 1  # seed 0's, for notebook 09
-    # Seed 1's grid is cached; seed 0's is left to the notebook.
+    assert not list(results.glob("dense_small-*.json"))  # seed 1 has no dense-small
     settings = Settings(
         **{k: v for k, v in parameters.items() if not k.startswith(("equal", "dense"))}
     )
     seed_1 = Experiment(dataclasses.replace(settings, seed=1), progress=False)
     before = len(list(results.iterdir()))
     equal_size.seed_runs(seed_1, [0.5], with_dense_small=False)
-    assert len(list(results.iterdir())) == before
+    assert len(list(results.iterdir())) == before  # seed 1's grid was cached
+
+    # help: seed 0's own study, last step first (dense-small is the last)
+    seed_0 = Experiment(settings, progress=False)
+    steps = equal_size.seed_plan(seed_0, [0.5], with_dense_small=True)
+    assert equal_size.help_seed(parameters) == len(steps)
+    dense_small = sorted(results.glob("dense_small-*.json"), key=lambda f: f.stat().st_mtime)
+    first_grid = results / f"{seed_0.key('dense')}.json"
+    assert len(dense_small) == 1 and first_grid.is_file()
+    # backwards: dense-small (last of the plan) was written before the dense run (first)
+    assert dense_small[0].stat().st_mtime_ns <= first_grid.stat().st_mtime_ns
+    before = len(list(results.iterdir()))
+    runs = equal_size.seed_runs(seed_0, [0.5], with_dense_small=True)
+    assert len(list(results.iterdir())) == before  # the notebook's forward walk: all cached
+    assert list(runs)[0] == ("dense", 0.0) and list(runs)[-1] == ("dense-small", 0.5)

@@ -42,6 +42,27 @@ def test_trailing_space_moves_to_continuation(tiny_baseline):
     assert ev.encode_pair(tok, "the cat ", "sat") == ev.encode_pair(tok, "the cat", " sat")
 
 
+def test_token_ids_are_remembered_per_tokenizer_and_never_shared(tiny_baseline):
+    from pruning_lib.study.model import train_tokenizer
+
+    _, tok, _ = tiny_baseline
+    fresh = tok("the pet of", add_special_tokens=False)["input_ids"]
+    first = ev.encode_pair(tok, "the pet of", " a cat")
+    first[0].append(-1)  # a caller that changes the lists it got changes no later answer
+    again = ev.encode_pair(tok, "the pet of", " a cat")
+    assert again[0] == fresh and again == ev._encode_pair(tok, "the pet of", " a cat")
+    assert ev.encode_pair(tok, "the pet of", " a cat") is not again  # copies
+    # Another tokenizer (another vocabulary) gets its own ids for the same text.
+    other = train_tokenizer(["a cat sat on the mat of the pet"] * 20, 300)
+    assert ev._encode_pair(other, "the pet of", " a cat") != again  # a memo by text would fail
+    assert ev.encode_pair(other, "the pet of", " a cat") == ev._encode_pair(
+        other, "the pet of", " a cat"
+    )
+    assert (
+        ev._ids(other, "the pet of") == other("the pet of", add_special_tokens=False)["input_ids"]
+    )
+
+
 def test_multiple_choice_acc_and_acc_norm_by_hand(tiny_baseline):
     model, tok, _ = tiny_baseline
     recs = [

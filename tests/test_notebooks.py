@@ -194,6 +194,7 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
         assert all(len(r["values"]) == 2 for r in results["records"])
         assert "main sweep cached for seeds [1]" in (out / "seeds.log").read_text()
         assert "equal-size study cached for seeds [1]" in (out / "seeds.log").read_text()
+        assert "seed 0's equal-size study cached" in (out / "seeds.log").read_text()
         answer = json.loads((out / "results" / "10_efficiency_answer.json").read_text())
         assert answer["rows"][0]["pruning"] == "none (dense)"
         # compare: a run against itself agrees; a value moved beyond its interval does not.

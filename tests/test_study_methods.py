@@ -110,3 +110,32 @@ def test_reproduce_refuses_a_pattern_the_default_sparsities_cannot_meet(tmp_path
         plan(path)
     path.write_text("profile: nm\npattern: '2:4'\nsparsities: [0.5]\n")
     assert plan(path)[2]["pattern"] == "2:4"
+
+
+def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(experiment):
+    """A fine-tuning run whose curve ends at its last step reuses that evaluation; the
+    scores are those of the fine-tuned weights, as a fresh evaluation gives them."""
+    calls = []
+    evaluate = experiment.evaluate
+
+    def counting(model):
+        calls.append(model)
+        return evaluate(model)
+
+    experiment.oneshot(0.3, "layer")  # the curve's step 0, cached first
+    experiment.evaluate = counting
+    try:
+        run = experiment.oneshot(0.3, "layer", finetune=True, checkpoints=[2, 4])
+    finally:
+        del experiment.evaluate
+    assert [point["step"] for point in run["curve"]] == [0, 2, 4]
+    assert len(calls) == 2  # steps 2 and 4; no third evaluation for the final scores
+    assert run["scores"] == run["curve"][-1]["scores"] == evaluate(calls[-1])
+    # A curve that stops before the end still gets its own final evaluation.
+    experiment.evaluate = counting
+    try:
+        early = experiment.oneshot(0.3, "layer", finetune=True, checkpoints=[2])
+    finally:
+        del experiment.evaluate
+    assert len(calls) == 2 + 2
+    assert early["scores"] == evaluate(calls[-1])

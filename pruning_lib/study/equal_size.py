@@ -23,6 +23,7 @@ Every run is cached like the notebooks' others (``Experiment.cached``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from ..efficiency import parameter_counts
@@ -168,28 +169,55 @@ def dense_small(experiment: Experiment, parameters: int) -> dict[str, Any]:
     return experiment.cached(key, compute)
 
 
-def seed_runs(
+def seed_plan(
     experiment: Experiment, sparsities: list[float], with_dense_small: bool
-) -> dict[tuple[str, float], dict[str, Any]]:
-    """Every run of one seed, keyed by (variant, sparsity)."""
-    runs = {("dense", 0.0): experiment.dense()}
+) -> list[Callable[[], dict[tuple[str, float], dict[str, Any]]]]:
+    """The runs of one seed as steps in display order; each step runs (or reads from the
+    cache) what it names and returns it keyed by (variant, sparsity). Steps are
+    independent: any order fills the same cache (``help_seed`` walks them backwards)."""
+    steps: list[Callable[[], dict[tuple[str, float], dict[str, Any]]]] = [
+        lambda: {("dense", 0.0): experiment.dense()}
+    ]
     for method, pattern, sparsity, finetuned in grid(sparsities):
-        run = experiment.oneshot(
-            sparsity, "layer", finetune=finetuned, score=method, pattern=pattern, curve_points=0
-        )
-        runs[(label(method, pattern, finetuned), sparsity)] = run
+
+        def run_grid(method=method, pattern=pattern, sparsity=sparsity, finetuned=finetuned):
+            run = experiment.oneshot(
+                sparsity, "layer", finetune=finetuned, score=method, pattern=pattern,
+                curve_points=0,
+            )  # fmt: skip
+            return {(label(method, pattern, finetuned), sparsity): run}
+
+        steps.append(run_grid)
     # Keyed by the share of prunable weights removed (0.01 steps); the matched run by 0.5.
     fractions = {fraction: None for fraction in STRUCTURED_FRACTIONS}
     if 0.5 in sparsities:
         fractions[matched_fraction(experiment)] = 0.5
     for fraction, matched in sorted(fractions.items()):
         for finetuned in (False, True):
-            run = structured(experiment, fraction, finetune=finetuned)
-            sparsity = matched if matched is not None else round(run["sparsity"], 2)
-            runs[(structured_label(fraction, finetuned), sparsity)] = run
+
+            def run_structured(fraction=fraction, matched=matched, finetuned=finetuned):
+                run = structured(experiment, fraction, finetune=finetuned)
+                sparsity = matched if matched is not None else round(run["sparsity"], 2)
+                return {(structured_label(fraction, finetuned), sparsity): run}
+
+            steps.append(run_structured)
     if 0.5 in sparsities and with_dense_small:
-        kept = nonzero(experiment, runs[("magnitude unstructured one-shot", 0.5)])
-        runs[("dense-small", 0.5)] = dense_small(experiment, kept)
+
+        def run_dense_small():
+            one_shot = experiment.oneshot(0.5, "layer", score="magnitude", pattern="unstructured")
+            return {("dense-small", 0.5): dense_small(experiment, nonzero(experiment, one_shot))}
+
+        steps.append(run_dense_small)
+    return steps
+
+
+def seed_runs(
+    experiment: Experiment, sparsities: list[float], with_dense_small: bool
+) -> dict[tuple[str, float], dict[str, Any]]:
+    """Every run of one seed, keyed by (variant, sparsity)."""
+    runs: dict[tuple[str, float], dict[str, Any]] = {}
+    for step in seed_plan(experiment, sparsities, with_dense_small):
+        runs.update(step())
     return runs
 
 
@@ -301,10 +329,8 @@ def compare(
     return value, noise, sentence
 
 
-def prefetch(parameters: dict[str, Any]) -> list[int]:
-    """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
-    runs itself) into the cache, and first the dense-small model of ``seed`` (minutes of
-    training that notebook 09 would otherwise do itself); returns the other seeds."""
+def _study_experiment(parameters: dict[str, Any]):
+    """The experiment and study parameters that ``parameters`` (a merged profile) set."""
     from .parameters import SHARED, check_parameters
 
     settings, study = check_parameters(
@@ -314,14 +340,44 @@ def prefetch(parameters: dict[str, Any]) -> list[int]:
             if k in SHARED or k.startswith(("equal_size", "dense"))
         }
     )
-    others = [seed for seed in study.equal_size_seeds if seed != settings.seed]
-    experiment = Experiment(settings, progress=False)
+    return Experiment(settings, progress=False), study
+
+
+def prefetch(parameters: dict[str, Any]) -> list[int]:
+    """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
+    runs itself) into the cache; returns those seeds."""
+    experiment, study = _study_experiment(parameters)
+    seed = experiment.settings.seed
+    others = [other for other in study.equal_size_seeds if other != seed]
     small = dense_small_at(
-        settings, study.equal_size_sparsities, study.equal_size_seeds, study.dense_small_seeds
+        experiment.settings,
+        study.equal_size_sparsities,
+        study.equal_size_seeds,
+        study.dense_small_seeds,
     )
-    if settings.seed in small:
-        one_shot = experiment.oneshot(0.5, "layer", score="magnitude", pattern="unstructured")
-        dense_small(experiment, nonzero(experiment, one_shot))  # as seed_runs sizes it
-    for seed in others:
-        seed_runs(with_seed(experiment, seed), study.equal_size_sparsities, seed in small)
+    for other in others:
+        seed_runs(with_seed(experiment, other), study.equal_size_sparsities, other in small)
     return others
+
+
+def help_seed(parameters: dict[str, Any]) -> int:
+    """Run the study of ``seed`` itself, from its last step to its first, into the cache.
+
+    Notebook 09 runs the same steps from the first: the two processes meet in the middle
+    (a step one of them has claimed, the other waits for, ``files.compute_once``), so the
+    second core shares the notebook's work instead of idling when its own part is done.
+    Returns the number of steps."""
+    experiment, study = _study_experiment(parameters)
+    seed = experiment.settings.seed
+    if seed not in study.equal_size_seeds:
+        return 0
+    small = dense_small_at(
+        experiment.settings,
+        study.equal_size_sparsities,
+        study.equal_size_seeds,
+        study.dense_small_seeds,
+    )
+    steps = seed_plan(experiment, study.equal_size_sparsities, seed in small)
+    for step in reversed(steps):
+        step()
+    return len(steps)

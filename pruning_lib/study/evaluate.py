@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import weakref
 from collections import Counter
 
 import torch
@@ -43,14 +44,45 @@ from .tasks import (
 LM_EVAL_MAX_GEN_TOKS = 256
 
 
+# Token ids per tokenizer and text: a study evaluates the same items hundreds of times, and
+# tokenizing them again was an eighth of each evaluation. Weak keys: a tokenizer that goes
+# away takes its entries with it (an id could be reused by another tokenizer).
+_ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _memo(tokenizer) -> dict:
+    try:
+        return _ENCODED.setdefault(tokenizer, {})
+    except TypeError:  # a tokenizer that cannot be weakly referenced: no memo
+        return {}
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    """The tokenizer's ids of ``text`` without special tokens (memoized)."""
+    memo = _memo(tokenizer)
+    key = ("text", text)
+    if key not in memo:
+        memo[key] = tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return list(memo[key])  # a copy: the caller may change it
+
+
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """lm-eval's ``_encode_pair``: token ids of context and of continuation."""
+    memo = _memo(tokenizer)
+    key = ("pair", context, continuation)
+    if key not in memo:
+        memo[key] = tuple(map(tuple, _encode_pair(tokenizer, context, continuation)))
+    context_ids, continuation_ids = memo[key]
+    return list(context_ids), list(continuation_ids)
+
+
+def _encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
     spaces = len(context) - len(context.rstrip())
     if spaces:
         continuation = context[-spaces:] + continuation
         context = context[:-spaces]
     whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
-    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    context_ids = _ids(tokenizer, context)
     if not context_ids:  # empty context: condition on the end-of-text token
         return [tokenizer.eos_token_id], whole
     return context_ids, whole[len(context_ids) :]
@@ -130,7 +162,7 @@ def greedy_generate(
     stop = tuple(stop) + ((eos,) if eos and eos not in stop else ())
     pad = tokenizer.pad_token_id or 0
     outputs: list[str] = [""] * len(prompts)
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    encoded = [_ids(tokenizer, p) for p in prompts]
     encoded = [ids[-(max_length - max_new_tokens) :] for ids in encoded]
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
     batches = range(0, len(order), batch_size)

@@ -257,6 +257,13 @@ class Experiment:
             "progress": self.progress,
         }
 
+    def final_scores(self, model, curve: list[dict[str, Any]], steps: int) -> dict[str, Any]:
+        """The scores after ``steps``: the curve's last point when it was taken there (the
+        same weights, already evaluated), else a new evaluation."""
+        if steps and curve and curve[-1]["step"] == steps:
+            return curve[-1]["scores"]
+        return self.evaluate(model)
+
     def _finetune(self, model, pruner, steps, checkpoints=()):
         args = self._train_args(steps, checkpoints, model)
         result = finetune(model, pruner, **args)
@@ -315,7 +322,7 @@ class Experiment:
                 out["curve"] = [{"step": 0, "scores": before}] + curve
                 out["history"] = result.history
                 out["sparsity"] = pruner.sparsity()
-            out["scores"] = self.evaluate(model)
+            out["scores"] = self.final_scores(model, out.get("curve", []), steps)
             return out
 
         # Keys of the default runs are as they always were, so caches stay valid.
@@ -383,7 +390,7 @@ class Experiment:
             before = self.dense()["scores"]  # same weights, cached
             result, curve = self._finetune(model, None, steps, _checkpoints(steps, curve_points))
             return {
-                "scores": self.evaluate(model),
+                "scores": self.final_scores(model, curve, steps),
                 "sparsity": 0.0,
                 "history": result.history,
                 "curve": [{"step": 0, "scores": before}] + curve,

@@ -14,8 +14,9 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
   the equal-size study at every seed of ``equal_size_seeds``; the seeds other than ``seed``
   run in a second process while the other notebooks run (two processes, one torch thread
   each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``. ``07`` waits for the
-  sweep; ``09`` starts with its own seed, and a run both processes reach is computed once
-  (``files.compute_once``).
+  sweep. Then that process runs ``09``'s own seed from its last run backwards while the
+  notebook runs it from the first; a run both processes reach is computed once
+  (``files.compute_once``), so they meet in the middle.
 """
 
 from __future__ import annotations
@@ -238,6 +239,8 @@ def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Po
                 parts.append(part)
     if not parts:
         return None
+    if any(job.notebook == "09_scores_patterns" for job in jobs):
+        parts.append("help")  # then 09's own seed from its end: the notebook starts at the front
     log(f"{' and '.join(parts)} of the seeds other than {jobs[0].parameters['seed']}: "
         f"running beside the notebooks (log: {out.name}/seeds.log)")  # fmt: skip
     with open(out / "seeds.log", "w") as stream:

@@ -398,14 +398,18 @@ def prefetch_seeds(parameters: dict[str, Any]) -> list[int]:
     return others
 
 
-PARTS = ("sweep", "equal-size")  # what the second process of ``reproduce`` fills
+# What the second process of ``reproduce`` fills, in this order: the other seeds' main sweep
+# (07) and equal-size study (09), then seed ``seed``'s own study from its end (09 runs it from
+# the start: the second core shares it).
+PARTS = ("sweep", "equal-size", "help")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pruning_lib.study.results PROFILE.yaml [sweep] [equal-size]``: fill the
-    cache with the runs of the profile's seeds other than ``seed`` (default: both parts):
-    the main sweep (07) first, then the equal-size study (09). ``reproduce`` and ``make test``
-    start it beside the notebooks; each part prints one line when it is cached."""
+    """``python -m pruning_lib.study.results PROFILE.yaml [sweep] [equal-size] [help]``: fill
+    the cache with the runs of the profile's seeds other than ``seed`` (default: every part,
+    in that order): the main sweep (07), the equal-size study (09), then ``seed``'s own
+    equal-size study from its last run backwards (``equal_size.help_seed``). ``reproduce``
+    and ``make test`` start it beside the notebooks; each part prints one line when done."""
     import sys
 
     from .reproduce import plan
@@ -426,6 +430,11 @@ def main(argv: list[str] | None = None) -> int:
 
         done = prefetch(merged)
         print(f"equal-size study cached for seeds {done}", flush=True)
+    if "help" in parts:
+        from .equal_size import help_seed
+
+        steps = help_seed(merged)
+        print(f"seed {merged['seed']}'s equal-size study cached ({steps} steps)", flush=True)
     return 0
 
 
