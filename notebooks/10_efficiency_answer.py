@@ -62,9 +62,9 @@ batch_size = 16
 eval_limit = None  # evaluate only the first N items of each set
 eval_batch_size = 32
 calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
-equal_size_sparsities = [0.5, 0.7]  # notebook 09's grid
+equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
-dense_small_seeds = [0]  # notebook 09's dense model of the pruned size
+dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0])
 
 # %%
 # NBVAL_IGNORE_OUTPUT

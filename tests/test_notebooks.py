@@ -54,7 +54,7 @@ def test_notebook_shape(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
-@pytest.mark.parametrize("name", ["tutorial", "smoke", "paper", "colab"])
+@pytest.mark.parametrize("name", ["tutorial", "study", "smoke", "paper", "colab"])
 def test_every_profile_passes_the_checks(name):
     profile, jobs, merged = reproduce.plan(ROOT / "params" / f"{name}.yaml")
     assert profile == name
@@ -325,6 +325,13 @@ def test_parameters_cells_and_tutorial_profile_follow_the_one_schema():
     profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
     for key, value in profile.items():
         assert schema[key] == value, key
+    # The study profile is the tutorial plus the rest of 09's study: every other key equal,
+    # so it reuses every run the tutorial cached.
+    study = yaml.safe_load((ROOT / "params" / "study.yaml").read_text())
+    differ = {k for k in {*study, *profile} if study.get(k) != profile.get(k)}
+    assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds"}
+    assert set(profile["equal_size_sparsities"]) < set(study["equal_size_sparsities"])
+    assert study["dense_small_seeds"] and not profile["dense_small_seeds"]
 
 
 def test_hub_only_parameters_reach_every_notebook(tmp_path):
@@ -333,3 +340,19 @@ def test_hub_only_parameters_reach_every_notebook(tmp_path):
     _, jobs, _ = reproduce.plan(path)
     assert all(j.parameters["block_size"] == 256 for j in jobs)
     assert all(j.parameters["mixed_precision"] == "bf16" for j in jobs)
+
+
+def test_papermill_does_not_warn_of_the_shared_keys_a_notebook_reads(caplog):
+    import logging
+
+    from pruning_lib.study import reproduce
+
+    logger = logging.getLogger("papermill")
+    logger.addFilter(reproduce._QUIET)
+    try:
+        with caplog.at_level(logging.WARNING, logger="papermill"):
+            logger.warning("Passed unknown parameter: grad_accum_steps")  # shared: read anyway
+            logger.warning("Passed unknown parameter: not_a_key")  # kept: a real surprise
+    finally:
+        logger.removeFilter(reproduce._QUIET)
+    assert [r.getMessage() for r in caplog.records] == ["Passed unknown parameter: not_a_key"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -200,8 +201,23 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     return out
 
 
+class _SharedParameters(logging.Filter):
+    """Drops papermill's "Passed unknown parameter" for the shared keys: a notebook reads
+    them whether or not its parameters cell names them (``parameters.parameters_in``), so
+    the warning would only alarm a reader."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        prefix = "Passed unknown parameter: "
+        return not (message.startswith(prefix) and message[len(prefix) :] in SHARED)
+
+
+_QUIET = _SharedParameters()
+
+
 def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
     """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``)."""
+    logging.getLogger("papermill").addFilter(_QUIET)  # once: a filter is added once
     source = root / "notebooks" / f"{job.notebook}.ipynb"
     tmp = notebooks_out / f".{job.output}.running.ipynb"
     try:
