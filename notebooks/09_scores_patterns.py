@@ -246,12 +246,13 @@ else:
 # differ only in *which* weights. The structured rows remove 25%, 50% and 87.5% of every
 # layer's MLP neurons (with 75%, the fractions notebook 10 times) and the share that removes
 # as many parameters as unstructured 0.5 (within one neuron per layer); their `sparsity` is the
-# share of the prunable weights they remove. `dense-small` is a dense model with about as
-# many parameters as the pruned one keeps, trained from scratch for as many steps as the
-# baseline and its fine-tuning together. Each training seed prunes its own model; the ± is
-# the 95% interval of the mean over seeds, with the items' sampling noise added
-# (`pruning_lib/study/uncertainty.py`). Cached runs return at once; `pruning-lib reproduce`
-# runs the seeds other than `seed` in a second process beside the notebooks.
+# share of the prunable weights they remove. `dense-small` (where `dense_small_seeds` lists
+# seeds: the study profile) is a dense model with about as many parameters as the pruned one
+# keeps, trained from scratch for as many steps as the baseline and its fine-tuning together.
+# Each training seed prunes its own model; the ± is the 95% interval of the mean over seeds,
+# with the items' sampling noise added (`pruning_lib/study/uncertainty.py`). Cached runs
+# return at once; `pruning-lib reproduce` runs the seeds other than `seed` in a second process
+# beside the notebooks.
 
 # %%
 from pruning_lib.study import equal_size
