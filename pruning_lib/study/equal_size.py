@@ -1,7 +1,8 @@
 """Quality at equal size: which way of removing half the weights costs the least?
 
 Notebook 09 asks it of the toy model at several seeds; notebook 10 puts the answer beside the
-measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5 and 0.7):
+measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5;
+``params/study.yaml``: 0.5 and 0.7):
 
 - **score**: magnitude, Wanda (|W| times each input's norm over calibration windows, compared
   within each output row) and random (the control), one-shot and fine-tuned;
@@ -13,8 +14,9 @@ measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5 and
   so 0.7 cannot be reached through the MLP alone);
 - **dense-small**: a dense model of the same family with about as many parameters as the
   pruned model keeps, trained from scratch for the baseline's steps plus the fine-tuning
-  steps (the same total budget), at the seeds of ``dense_small_seeds`` (minutes each: the
-  tutorial trains it at seed 0; its comparison is paired over those seeds alone).
+  steps (the same total budget), at the seeds of ``dense_small_seeds`` (seven minutes each:
+  the tutorial trains none, the study profile all three; its comparison is paired over those
+  seeds alone).
 
 Random fine-tuned runs only at 0.5 unstructured: the control needs to be beaten once.
 Every run is cached like the notebooks' others (``Experiment.cached``).
@@ -330,7 +332,8 @@ def compare(
 
 
 def _study_experiment(parameters: dict[str, Any]):
-    """The experiment and study parameters that ``parameters`` (a merged profile) set."""
+    """The experiment that ``parameters`` (a merged profile) set, its study parameters and
+    the seeds at which dense-small runs."""
     from .parameters import SHARED, check_parameters
 
     settings, study = check_parameters(
@@ -340,21 +343,18 @@ def _study_experiment(parameters: dict[str, Any]):
             if k in SHARED or k.startswith(("equal_size", "dense"))
         }
     )
-    return Experiment(settings, progress=False), study
+    small = dense_small_at(
+        settings, study.equal_size_sparsities, study.equal_size_seeds, study.dense_small_seeds
+    )
+    return Experiment(settings, progress=False), study, small
 
 
 def prefetch(parameters: dict[str, Any]) -> list[int]:
     """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
     runs itself) into the cache; returns those seeds."""
-    experiment, study = _study_experiment(parameters)
+    experiment, study, small = _study_experiment(parameters)
     seed = experiment.settings.seed
     others = [other for other in study.equal_size_seeds if other != seed]
-    small = dense_small_at(
-        experiment.settings,
-        study.equal_size_sparsities,
-        study.equal_size_seeds,
-        study.dense_small_seeds,
-    )
     for other in others:
         seed_runs(with_seed(experiment, other), study.equal_size_sparsities, other in small)
     return others
@@ -367,16 +367,10 @@ def help_seed(parameters: dict[str, Any]) -> int:
     (a step one of them has claimed, the other waits for, ``files.compute_once``), so the
     second core shares the notebook's work instead of idling when its own part is done.
     Returns the number of steps."""
-    experiment, study = _study_experiment(parameters)
+    experiment, study, small = _study_experiment(parameters)
     seed = experiment.settings.seed
     if seed not in study.equal_size_seeds:
         return 0
-    small = dense_small_at(
-        experiment.settings,
-        study.equal_size_sparsities,
-        study.equal_size_seeds,
-        study.dense_small_seeds,
-    )
     steps = seed_plan(experiment, study.equal_size_sparsities, seed in small)
     for step in reversed(steps):
         step()

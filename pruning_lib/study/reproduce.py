@@ -217,7 +217,7 @@ _QUIET = _SharedParameters()
 
 def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
     """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``)."""
-    logging.getLogger("papermill").addFilter(_QUIET)  # once: a filter is added once
+    logging.getLogger("papermill").addFilter(_QUIET)  # a no-op once it is there
     source = root / "notebooks" / f"{job.notebook}.ipynb"
     tmp = notebooks_out / f".{job.output}.running.ipynb"
     try:
