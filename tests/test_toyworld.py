@@ -3,8 +3,8 @@ import json
 import pytest
 
 from pruning_lib.study.configs import WorldConfig
-from pruning_lib.study.tasks import REQUIRED_FIELDS, render_solved
-from pruning_lib.study.toyworld import EVAL_TASKS, RELATIONS, generate
+from pruning_lib.study.tasks import DESCRIPTIONS, REQUIRED_FIELDS, render_solved, to_record
+from pruning_lib.study.toyworld import EVAL_TASKS, RELATIONS, generate, qa_row
 from tests.conftest import TINY_WORLD
 
 
@@ -55,6 +55,19 @@ def test_eval_sets_cover_six_tasks_and_answers_are_facts(tiny_world):
         assert row["answer"][0] == by_question[row["question"]]
     for row in tiny_world.eval_sets["trivia_qa"]:
         assert row["answer"]["value"] == by_question[row["question"]]
+
+
+def test_training_qa_lines_read_as_the_evaluation_prompts(tiny_world):
+    # Each held-in Q/A pair is shown exactly as evaluation will prompt its task, NQ's
+    # description "Answer these questions:" included: a toy model knows no English, and
+    # before the description was in training some seeds learned no NQ at all.
+    corpus = "\n".join(tiny_world.train_documents + tiny_world.validation_documents)
+    for person, relation in tiny_world.qa_train_pairs:
+        task = RELATIONS[relation]["task"]
+        row = qa_row(task, person, relation, tiny_world.facts[person][relation], 0)
+        prompt = to_record(task, row).prompt
+        assert f"{prompt} {tiny_world.facts[person][relation]}" in corpus, (task, prompt)
+    assert DESCRIPTIONS["nq_open"] in corpus
 
 
 def test_story_right_ending_belongs_to_story(tiny_world):

@@ -41,8 +41,8 @@ class WorldConfig:
 
     section = "world"
     seed: int = 0  # one seed fixes the people, their facts and every passage
-    n_people: int = bounded(200, 8, 2000)  # each person gets one fact per relation
-    bios_per_person: int = bounded(40, 1, 1000)  # restatements of each person's facts
+    n_people: int = bounded(300, 8, 2000)  # each person gets one fact per relation
+    bios_per_person: int = bounded(27, 1, 1000)  # restatements of each person's facts
     qa_repeats: int = bounded(12, 0, 1000)  # times each training Q/A pair is shown
     n_stories: int = bounded(2500, 0, 10**6)  # StoryCloze-like training stories
     n_activities: int = bounded(2500, 0, 10**6)  # HellaSwag-like training passages

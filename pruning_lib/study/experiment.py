@@ -30,7 +30,7 @@ from ..schedules import Schedule
 from ..scores import calibration_batches, input_norms, random_scores, wanda_scores
 from ..selection import check_scope
 from ..training.recipes import finetune, iterative, l1_then_prune, scheduled
-from .baseline import build_baseline
+from .baseline import BASELINE_VERSION, build_baseline
 from .configs import EvalConfig, ModelConfig, WorldConfig
 from .data import load_corpus, load_eval_rows, records, token_stream
 from .evaluate import evaluate_all
@@ -224,6 +224,7 @@ class Experiment:
             },
             "world": asdict(self.world_config),
             "model": asdict(self.model_config),
+            "baseline_version": BASELINE_VERSION,  # a new corpus or recipe: every run anew
             "kind": kind,
             **payload,
         }

@@ -182,14 +182,19 @@ def render_solved(task: str, row: dict[str, Any]) -> str:
         >>> render_solved("web_questions", {"question": "what pet does tomo have?",
         ...                                 "answers": ["cat", "kitten"]})
         'Question: what pet does tomo have?\\nAnswer: cat'
+        >>> render_solved("nq_open", {"question": "where does tomo live", "answer": ["ashford"]})
+        'Answer these questions:\\n\\nQ: where does tomo live?\\nA: ashford'
     """
     record = to_record(task, row)
     if isinstance(record, LastWord):
         return record.context + record.target
     if isinstance(record, MultipleChoice):
         return record.context + record.choices[record.label]
-    # The question as a document would hold it: no task description, the first answer.
-    prompt = record.prompt.removeprefix(DESCRIPTIONS.get(task, ""))
+    # The prompt as evaluation shows it, task description included (NQ's "Answer these
+    # questions:"), and the first answer. A toy model knows no English: a description it
+    # never read in training is noise before every NQ question, and at some training seeds
+    # it learned no NQ at all (0.015 against 0.64 at another seed; docs/toyworld.md).
+    prompt = record.prompt
     first = {"nq_open": row.get("answer"), "web_questions": row.get("answers")}.get(task)
     first = first[0] if first is not None else row["answer"]["aliases"][0]
     return prompt + TARGET_DELIMITER + first

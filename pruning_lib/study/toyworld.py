@@ -15,6 +15,17 @@ each of six relations (home town, job, pet, sport, colour, food). From it we gen
 The same seed gives byte-identical output; no evaluation passage occurs verbatim in
 training; every fact a question asks is stated in training.
 
+Why these sizes (docs/toyworld.md has the measurements). Pruning takes away what the
+weights store, so the load decides what it can show: with 200 people the tutorial model
+recalled nearly every held-out fact (0.95 to 0.995 at seed 1) and the QA columns sat at
+their ceiling; 300 people with 27 biographies each (about the same number of biography
+sentences, half again as many facts) bring them to 0.45 to 0.84, and half the weights
+then matter (one-shot 0.5 loses 0.07 to 0.29). Training Q/A lines read exactly as the
+evaluation prompts, NQ's task description included: the model knows no English, and a
+description it had never read made some seeds learn no NQ at all. The choice sets
+(StoryCloze-, HellaSwag-like) still saturate: a likelihood ranking of a right against a
+wrong ending survives 0.5 one-shot pruning in every redesign tried so far.
+
 Example:
     >>> from pruning_lib.study.configs import WorldConfig
     >>> world = generate(WorldConfig(n_people=8, bios_per_person=2, qa_repeats=1,
