@@ -55,7 +55,7 @@ corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
 toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
 baseline_steps = 1600  # training steps of the toy baseline
 baseline_learning_rate = 0.003
-finetune_steps = 150  # optimizer steps of each fine-tuning
+finetune_steps = 100  # optimizer steps of each fine-tuning
 finetune_learning_rate = 0.001
 batch_size = 16
 eval_limit = None  # evaluate only the first N items of each set
@@ -63,7 +63,7 @@ eval_batch_size = 32
 schedule_kinds = ["constant", "linear", "exponential", "cubic"]
 initial_sparsity = 0.0
 target_sparsity = 0.5
-schedule_end_step = 100  # the target is reached exactly here
+schedule_end_step = 60  # the target is reached exactly here
 schedule_frequency = 10  # steps between pruning events
 high_sparsity = 0.9  # the high regime: constant against cubic at this target
 

@@ -50,7 +50,7 @@ class Settings:
     toy_size: Literal["tutorial", "smoke"] = "tutorial"
     baseline_steps: int = bounded(1600, 0, MAX_STEPS)  # training steps of the toy baseline
     baseline_learning_rate: float = bounded(3e-3, 0, 10, low_open=True)
-    finetune_steps: int = bounded(150, 0, MAX_STEPS)  # optimizer steps of each fine-tuning
+    finetune_steps: int = bounded(100, 0, MAX_STEPS)  # optimizer steps of each fine-tuning
     finetune_learning_rate: float = bounded(1e-3, 0, 10, low_open=True)
     batch_size: int = bounded(16, 1, 65536)
     grad_accum_steps: int = bounded(1, 1, 4096)
@@ -93,7 +93,7 @@ class StudyParameters:
     )
     initial_sparsity: float = bounded(0.0, 0, 1, high_open=True)  # 04: at the begin step
     target_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 04: at the end step
-    schedule_end_step: int = bounded(100, 1, MAX_STEPS)  # 04: the target is reached here
+    schedule_end_step: int = bounded(60, 1, MAX_STEPS)  # 04: the target is reached here
     schedule_frequency: int = bounded(10, 1, MAX_STEPS)  # 04: steps between pruning events
     l1_lambdas: list[float] = bounded_items([0.0, 1e-05, 3e-05, 0.0001], 0)  # 05
     l1_steps: int = bounded(75, 0, MAX_STEPS)  # 05: steps of training with the penalty
