@@ -27,8 +27,8 @@
 # 3. fine-tune the one-shot model with its masks held;
 # 4. compare against two controls: the dense model given the same extra fine-tuning, and
 #    *random* pruning at the same sparsity (what magnitude must beat);
-# 5. scan each layer alone at 0.5, 0.7 and 0.9 (a sensitivity heat map) and see why
-#    global pruning, which chooses each layer's sparsity itself, loses here.
+# 5. scan each layer alone at 0.5, 0.7 and 0.9 (a sensitivity heat map) and see whether
+#    global pruning, which chooses each layer's sparsity itself, does worse, and why.
 #
 # `pruning-lib reproduce` runs this notebook once per sparsity (0.1, 0.3, 0.5).
 
@@ -276,6 +276,7 @@ print("- global pruning prunes hardest: "
 #    start of the same steps on the same batches).
 # 2. Compute the rate per round by hand for sparsity 0.5 in 5 rounds, (1 − 0.5)^(1/5)
 #    kept each round, and check it: `assert abs(rate - (1 - 0.5 ** (1 / 5))) < 1e-12`.
-# 3. Does the sensitivity scan explain global pruning's loss? Compare the layers global
+# 3. Where global pruning loses beyond the noise (the summary says at which sparsity), does
+#    the sensitivity scan explain it? Compare the layers global
 #    prunes hardest with the layers whose fall is largest at 0.9 (printed in the summary),
 #    or read 0.7 off the heat map.

@@ -21,7 +21,8 @@
 # Gradual pruning raises the sparsity during fine-tuning instead of all at once. In this
 # notebook you will:
 #
-# 1. draw the constant, linear, exponential and cubic schedules from 0 to the target;
+# 1. draw the constant schedule (the target from the first step) and the linear,
+#    exponential and cubic ones (from `initial_sparsity` to the target at `schedule_end_step`);
 # 2. prune on each schedule inside the training loop;
 # 3. compare the loss curves and the final scores side by side.
 
@@ -131,7 +132,8 @@ show_comparison({"dense": experiment.dense(), **results})
 # %% [markdown]
 # ## The high-sparsity regime
 #
-# At 0.5 this small model barely needs time to adapt. Gradual schedules were proposed for
+# At 0.5 the one-shot cut costs this model a clear fall before fine-tuning (`03_rate`), and
+# the steps after it win most of it back. Gradual schedules were proposed for
 # high sparsity (Zhu and Gupta's cubic schedule); here is the constant schedule against
 # the cubic one at `high_sparsity`, same steps, same batches.
 

@@ -191,8 +191,9 @@ print(
 # %% [markdown]
 # ## The high-sparsity regime
 #
-# At `l1_sparsity` there is little for L1 to save. At `high_sparsity`, pruning removes
-# weights the model uses, and a regularizer that has already pushed the unneeded weights
+# At `l1_sparsity` pruning costs mean QA, but fine-tuning without L1 wins it back, so after
+# fine-tuning there is little left for L1 to save. At `high_sparsity` fine-tuning recovers
+# less, and a regularizer that has already pushed the unneeded weights
 # to zero may matter more: no L1 against the proximal step, both pruned to `high_sparsity`
 # and fine-tuned.
 
@@ -217,7 +218,7 @@ saved = experiment.save_result(
 # ## Summary
 #
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
-# ±0.03 of noise and a difference of two about ±0.045, the ± printed below; smaller
+# ±0.04 of noise and a difference of two about ±0.05, the ± printed below; smaller
 # differences are not evidence).
 
 # %%

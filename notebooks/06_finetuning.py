@@ -18,7 +18,8 @@
 #
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/pruning-lib/pruning-lib/HEAD?urlpath=lab/tree/notebooks/06_finetuning.ipynb) [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/pruning-lib/pruning-lib/blob/main/notebooks/06_finetuning.ipynb)
 #
-# The fifth hyperparameter is the number of fine-tuning epochs after pruning. In this
+# The fifth hyperparameter is the number of fine-tuning epochs after pruning (here counted in
+# steps: the tutorial fine-tunes for a fraction of one epoch). In this
 # notebook you will:
 #
 # 1. fine-tune one-shot pruned models at several sparsities with their masks held;
@@ -159,9 +160,9 @@ saved = experiment.save_result("06_finetuning", {**curves, "early": early})
 # ## Summary
 #
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
-# ±0.03 of noise, a difference of two about ±0.045, the ± printed below; `07_results` has
-# intervals over seeds). LAMBADA keeps rising to the end, as it does for the dense control:
-# that part is more training, not recovery.
+# ±0.04 of noise, a difference of two about ±0.05, the ± printed below; `07_results` has
+# intervals over seeds). Only what a pruned run gains beyond the dense control, fine-tuned
+# as long, is recovery: the control's own change is more training.
 
 # %%
 from pruning_lib.study.notebook import qa_noise

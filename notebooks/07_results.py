@@ -129,7 +129,8 @@ widest = max(
 )  # fmt: skip
 values = find(records, "dense", 0.0, widest, main_metric(widest))["values"]
 print(f"\nthe dense {DISPLAY_NAMES[widest]} score spans {min(values):.3f} to {max(values):.3f} "
-      "across the seeds: the training seed decides whether the model learns that task at all")  # fmt: skip
+      f"across the seeds ({max(values) - min(values):.3f}): one run's score says little about "
+      "the recipe, so differences are taken seed by seed")  # fmt: skip
 
 # %% [markdown]
 # ## Table 3: completion tasks
@@ -226,8 +227,9 @@ print(
 # assert abs(mine - retention(records, "one-shot", 0.5, "nq_open", "dense")[0]) < 1e-12
 # ```
 #
-#    Why is it far from the ratio of the means when one seed's dense NQ is near zero?
+#    Is it close to the ratio of the means? When would the two differ a lot (for instance,
+#    if one seed's dense score were near zero)?
 # 2. With `seeds = [0]`, which checks above change their verdict? Why can one seed not
 #    tell you whether a 0.02 fall is real? (Hint: the seed term of the interval is zero
 #    with one seed, but the spread you saw in "Seed to seed" is not.)
-# 3. Add sparsity 0.7 to `sparsities`. Is the fall still gradual?
+# 3. Add sparsity 0.7 to `sparsities`. Does the fall keep steepening?

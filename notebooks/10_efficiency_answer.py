@@ -253,9 +253,9 @@ if benchmarks is not None:
 #   multiply-adds for the masked matrix (the timing above compares them on this machine;
 #   notebook 08 times the whole masked model), and its standard file is as large as the
 #   dense one (gzip finds the zeros).
-# - Sparse kernels skip the zeros but pay for indices: on this CPU they break even only
-#   around 0.9 to 0.95 sparsity for decoding (the table above), beyond the sparsities whose
-#   quality this notebook measures.
+# - Sparse kernels skip the zeros but pay for indices: on the benchmark's CPU (one thread)
+#   they break even only around 0.9 to 0.95 sparsity for decoding (the table above), beyond
+#   the sparsities whose quality this notebook measures.
 # - Whole neurons removed give a smaller dense model, faster in proportion to its
 #   multiply-adds (the checks above); the answer table puts what that costs in quality on
 #   our toy model next to unstructured pruning of the same size.
