@@ -33,8 +33,10 @@
 # seeds ± the half-width of a 95% interval that adds both: Student's t over the seeds, and
 # the binomial error of a fraction of `n` items (`pruning_lib/study/uncertainty.py`). A
 # difference between two variants (dense and pruned) is taken seed by seed, since each
-# seed's model is pruned itself: the interval of the per-seed differences, plus both runs'
-# item terms. It is "within the noise" when it is smaller than that half-width.
+# seed's model is pruned itself, and item by item, since both runs answer the same items:
+# the interval of the per-seed differences, plus the items' term of the difference (an item
+# both runs get right, or both wrong, says nothing about it). It is "within the noise" when
+# it is smaller than that half-width.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.

@@ -70,14 +70,15 @@ def test_multiple_choice_acc_and_acc_norm_by_hand(tiny_baseline):
         MultipleChoice("a b c", (" d", " e", " f g"), 2),
     ]
     got = ev.evaluate_task(model, tok, recs)
-    acc = norm = 0
+    acc, norm = [], 0
     for r in recs:
         lls = [hand_loglikelihood(model, tok, r.context, c)[0] for c in r.choices]
         # lm-eval divides by the choice without the delimiter's leading space.
         normed = [ll / len(c[1:]) for ll, c in zip(lls, r.choices)]
-        acc += lls.index(max(lls)) == r.label
+        acc.append(lls.index(max(lls)) == r.label)
         norm += normed.index(max(normed)) == r.label
-    assert got["acc"] == acc / 2 and got["acc_norm"] == norm / 2
+    assert got["acc"] == sum(acc) / 2 and got["acc_norm"] == norm / 2
+    assert got["correct"] == "".join("1" if x else "0" for x in acc)  # the acc item by item
     assert got["chance"] == pytest.approx((1 / 2 + 1 / 3) / 2)
 
 

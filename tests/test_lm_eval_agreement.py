@@ -28,8 +28,10 @@ from pruning_lib.study.evaluate import (
     exact_match,
     greedy_generate,
     loglikelihoods,
+    main_metric,
 )
 from pruning_lib.study.tasks import QA_STOP, LastWord, MultipleChoice
+from pruning_lib.study.uncertainty import CORRECT
 
 STOCK = Path(lm_eval.tasks.__file__).parent
 
@@ -117,6 +119,10 @@ def test_metrics_match_lm_eval_stock_tasks(tiny_baseline, tiny_world, stock_run)
                 assert math.isclose(ours[our_metric], theirs, rel_tol=1e-4), task
             else:
                 assert ours[our_metric] == theirs, (task, our_metric)
+        # Item by item (what paired differences rest on): lm-eval's own per-sample metric.
+        samples = sorted(output["samples"][task], key=lambda s: s["doc_id"])
+        theirs = "".join("1" if s[metrics[main_metric(ours_name)]] else "0" for s in samples)
+        assert ours[CORRECT] == theirs, task
 
 
 def test_each_item_matches_lm_eval(tiny_baseline, tiny_world, stock_run):

@@ -7,10 +7,12 @@ from scipy import stats
 
 from pruning_lib.study.results import make_records, mean_record
 from pruning_lib.study.uncertainty import (
+    CORRECT,
     difference,
     half_width,
     item_term,
     paired,
+    paired_item_term,
     summarize,
     t95,
     verdict,
@@ -113,3 +115,74 @@ def test_paired_difference_is_scipys_paired_t_interval_plus_the_items():
     assert noise < difference(summarize(a["values"]), summarize(b["values"]))[1] / 10
     with pytest.raises(ValueError, match="one value per seed"):
         paired(a, {"values": [0.1], "item_half": 0.0})
+
+
+def test_paired_item_term_is_the_mcnemar_variance_by_hand():
+    # One seed: with b items right only in a and c right only in b, the differences are
+    # +1 (b times), -1 (c times), 0 otherwise; their sample variance is
+    # n / (n - 1) * ((b + c) / n - ((b - c) / n) ** 2).
+    a = "1" * 30 + "0" * 10 + "1" * 50 + "0" * 110
+    b = "0" * 30 + "1" * 10 + "1" * 50 + "0" * 110
+    n, right_only_a, right_only_b = 200, 30, 10
+    share = (right_only_a + right_only_b) / n
+    shift = (right_only_a - right_only_b) / n
+    variance = n / (n - 1) * (share - shift**2)
+    assert paired_item_term([a], [b]) == pytest.approx(1.959964 * math.sqrt(variance / n))
+    # Two seeds: each item's difference is averaged over the seeds first.
+    both = paired_item_term([a, a], [b, a])
+    halves = [0.5] * 30 + [-0.5] * 10 + [0.0] * 160
+    assert both == pytest.approx(1.959964 * stats.tstd(halves) / math.sqrt(n), rel=1e-6)
+    with pytest.raises(ValueError, match="one outcome string per seed"):
+        paired_item_term([a], [b, b])
+
+
+def test_paired_uses_the_items_when_both_runs_have_them():
+    # Two runs that differ on 2 items of 200, at every seed: the unpaired item terms
+    # (about 0.06 each) hide a difference that the items show plainly.
+    a = {"values": [0.51] * 3, "item_half": 0.069, CORRECT: ["11" + "1" * 100 + "0" * 98] * 3}
+    b = {"values": [0.50] * 3, "item_half": 0.069, CORRECT: ["01" + "1" * 100 + "0" * 98] * 3}
+    value, noise = paired(a, b)
+    assert value == pytest.approx(0.01)
+    assert noise == pytest.approx(paired_item_term(a[CORRECT], b[CORRECT]))
+    assert noise < 0.015 < math.hypot(0.069, 0.069)
+    without = {k: v for k, v in a.items() if k != CORRECT}
+    assert paired(without, b)[1] == pytest.approx(math.hypot(0.069, 0.069))  # the fallback
+
+
+def _scores(nq: str, web: str) -> dict:
+    scores = {t: {"acc": 0.5, "chance": 0.0} for t in ("lambada", "story_cloze", "hellaswag")}
+    scores["trivia_qa"] = {"exact_match": 0.5, "chance": 0.0}
+    for task, correct in (("nq_open", nq), ("web_questions", web)):
+        scores[task] = {"exact_match": correct.count("1") / 4, "chance": 0.0, CORRECT: correct}
+    return scores
+
+
+def test_a_mean_over_tasks_pairs_task_by_task():
+    runs = {("a", 0.0): {"scores": _scores("1100", "1010")}}
+    runs[("b", 0.0)] = {"scores": _scores("1000", "1010")}
+    records = make_records([runs], {t: 4 for t in runs[("a", 0.0)]["scores"]})
+    tasks = ("nq_open", "web_questions")
+    a, b = (mean_record(records, v, 0.0, tasks) for v in ("a", "b"))
+    value, noise = paired(a, b)
+    assert value == pytest.approx(0.125)  # NQ 0.5 - 0.25, WebQ the same outcomes
+    # Each task on its own items: the root of the sum of squares over the count (2).
+    nq, web = paired_item_term(["1100"], ["1000"]), paired_item_term(["1010"], ["1010"])
+    assert web == 0.0 and noise == pytest.approx(math.hypot(nq, web) / 2)
+
+
+def test_qa_noise_of_two_runs_pairs_their_items():
+    from pruning_lib.study.notebook import qa_noise
+
+    class Sets:  # qa_noise reads the item counts only for the unpaired fallback
+        def eval_sets(self):
+            return {t: [None] * 4 for t in ("nq_open", "web_questions", "trivia_qa")}
+
+    a, b = _scores("1100", "1010"), _scores("1000", "1010")
+    for scores, correct in ((a, "1111"), (b, "1110")):
+        scores["trivia_qa"] = {"exact_match": correct.count("1") / 4, CORRECT: correct}
+    nq = paired_item_term(["1100"], ["1000"])
+    trivia = paired_item_term(["1111"], ["1110"])
+    assert qa_noise(Sets(), a, b) == pytest.approx(math.hypot(nq, 0.0, trivia) / 3)
+    del a["nq_open"][CORRECT]  # without the outcomes: both runs' item terms, unpaired
+    unpaired = qa_noise(Sets(), a, b)
+    assert unpaired == pytest.approx(math.hypot(qa_noise(Sets(), a), qa_noise(Sets(), b)))

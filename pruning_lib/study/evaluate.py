@@ -39,6 +39,7 @@ from .tasks import (
     QuestionAnswer,
     Record,
 )
+from .uncertainty import CORRECT
 
 # lm-eval's default generation budget (HFLM's max_gen_toks).
 LM_EVAL_MAX_GEN_TOKS = 256
@@ -243,7 +244,8 @@ def evaluate_task(
     max_new_tokens: int | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Score one task's records; returns its metrics and ``chance``.
+    """Score one task's records; returns its metrics, ``chance``, and under ``CORRECT`` the
+    main metric item by item (a string of 0s and 1s, one per record, in order).
 
     ``max_new_tokens`` bounds greedy answers (None: :func:`default_max_new_tokens`).
     """
@@ -255,29 +257,30 @@ def evaluate_task(
         scored = loglikelihoods(
             model, tokenizer, [(r.context, r.target) for r in records], batch_size, progress
         )
-        metrics["acc"] = sum(g for _, g in scored) / len(scored)
+        correct = [bool(g) for _, g in scored]
+        metrics["acc"] = sum(correct) / len(correct)
         metrics["ppl"] = math.exp(-sum(ll for ll, _ in scored) / len(scored))
     elif isinstance(first, MultipleChoice):
         pairs = [(r.context, c) for r in records for c in r.choices]
         scored = loglikelihoods(model, tokenizer, pairs, batch_size, progress)
-        correct = correct_norm = 0
+        correct, correct_norm = [], 0
         at = 0
         for r in records:
             lls = [ll for ll, _ in scored[at : at + len(r.choices)]]
             at += len(r.choices)
             normed = [ll / _choice_length(c) for ll, c in zip(lls, r.choices)]
-            correct += max(range(len(lls)), key=lambda k: lls[k]) == r.label
+            correct.append(max(range(len(lls)), key=lambda k: lls[k]) == r.label)
             correct_norm += max(range(len(normed)), key=lambda k: normed[k]) == r.label
-        metrics["acc"] = correct / len(records)
+        metrics["acc"] = sum(correct) / len(records)
         metrics["acc_norm"] = correct_norm / len(records)
     elif isinstance(first, QuestionAnswer) and first.mode == "greedy_any":
         pairs = [(r.prompt, " " + a) for r in records for a in r.answers]
         scored = loglikelihoods(model, tokenizer, pairs, batch_size, progress)
-        hits, at = 0, 0
+        correct, at = [], 0
         for r in records:
-            hits += any(g for _, g in scored[at : at + len(r.answers)])
+            correct.append(any(g for _, g in scored[at : at + len(r.answers)]))
             at += len(r.answers)
-        metrics["exact_match"] = hits / len(records)
+        metrics["exact_match"] = sum(correct) / len(records)
     else:
         generations = greedy_generate(
             model,
@@ -287,9 +290,11 @@ def evaluate_task(
             batch_size=batch_size,
             progress=progress,
         )
-        hits = sum(exact_match(g, r.answers, r.ignore) for g, r in zip(generations, records))
-        metrics["exact_match"] = hits / len(records)
+        correct = [exact_match(g, r.answers, r.ignore) for g, r in zip(generations, records)]
+        metrics["exact_match"] = sum(correct) / len(records)
     metrics["chance"] = chance_level(records)
+    # Item by item, for differences of two runs on the same items (uncertainty.paired).
+    metrics[CORRECT] = "".join("1" if c else "0" for c in correct)
     return metrics
 
 

@@ -20,6 +20,7 @@ from .parameters import check_parameters, parameters_in
 from .runtime import describe_environment, seed_everything
 from .tables import format_table
 from .tasks import DISPLAY_NAMES, TASK_NAMES
+from .uncertainty import CORRECT
 
 
 def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
@@ -53,7 +54,9 @@ def score_rows(scores: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     for task in ordered(scores):
         metrics = scores[task]
         name = main_metric(task)
-        extra = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k not in (name, "chance"))
+        extra = ", ".join(
+            f"{k} {v:.3f}" for k, v in metrics.items() if k not in (name, "chance", CORRECT)
+        )
         rows.append(
             {
                 "task": DISPLAY_NAMES[task],
@@ -99,12 +102,16 @@ def mean_score(scores: dict[str, dict[str, float]]) -> float:
 
 
 def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> float:
-    """The 95% half-width that the evaluation items give the mean QA score of one run,
-    or the difference of two runs' (one seed: the seed's own spread is not in it; see
-    :mod:`~pruning_lib.study.uncertainty`)."""
-    from .uncertainty import mean_item_term
+    """The 95% half-width that the evaluation items give the mean QA score of one run, or
+    the difference of two runs' (one seed: the seed's own spread is not in it). Two runs on
+    the same items are paired item by item where their scores carry their outcomes; see
+    :mod:`~pruning_lib.study.uncertainty`."""
+    from .uncertainty import mean_item_term, paired_item_term
 
     sets = experiment.eval_sets()
     qa = ("nq_open", "web_questions", "trivia_qa")
+    if len(runs) == 2 and all(CORRECT in s[t] for s in runs for t in qa):
+        terms = [paired_item_term([runs[0][t][CORRECT]], [runs[1][t][CORRECT]]) for t in qa]
+        return sum(t * t for t in terms) ** 0.5 / len(qa)
     widths = [mean_item_term([(s[t]["exact_match"], len(sets[t])) for t in qa]) for s in runs]
     return sum(w * w for w in widths) ** 0.5

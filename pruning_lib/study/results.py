@@ -20,7 +20,7 @@ from .experiment import Experiment
 from .files import write_json
 from .parameters import SHARED
 from .tasks import DISPLAY_NAMES, TASK_NAMES
-from .uncertainty import half, mean_item_term, paired, summarize, t95, verdict
+from .uncertainty import CORRECT, half, mean_item_term, paired, summarize, t95, verdict
 
 VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
 QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
@@ -70,13 +70,15 @@ def make_records(sweeps: list[dict], n_items: dict[str, int]) -> list[dict[str, 
         scores = [sweep[(variant, sparsity)]["scores"] for sweep in sweeps]
         for task in TASK_NAMES:
             for metric in scores[0][task]:
-                if metric == "chance":
+                if metric in ("chance", CORRECT):
                     continue
                 items = None if metric == "ppl" else n_items[task]  # ppl is not a fraction
                 record = {"variant": variant, "sparsity": sparsity, "task": task}
                 record["metric"] = metric
                 record.update(summarize([s[task][metric] for s in scores], items))
                 record["n_items"] = items
+                if metric == main_metric(task) and all(CORRECT in s[task] for s in scores):
+                    record[CORRECT] = [s[task][CORRECT] for s in scores]  # one string a seed
                 records.append(record)
     return records
 
@@ -107,6 +109,7 @@ def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> di
         "ci_low": seeds["mean"] - width,
         "ci_high": seeds["mean"] + width,
         "item_half": items,
+        "parts": parts,  # so that a paired difference can pair item by item, task by task
     }
 
 

@@ -12,10 +12,14 @@ order) and the sample of evaluation items. We combine both into one 95% interval
 
 The half-width is the root of the sum of their squares. Two runs of the same study are
 *paired*: the same seed's model, pruned or not, on the same items. Their difference is taken
-seed by seed (:func:`paired`): the seed term is the t interval of the per-seed differences,
-the item term the root of the sum of both runs' squared item terms (conservative: the same
-items make the two scores move together). Two independent runs (another machine's
-``results.json`` against ours) combine their whole half-widths (:func:`difference`).
+seed by seed (:func:`paired`): the seed term is the t interval of the per-seed differences;
+the item term comes from the items' own differences (:func:`paired_item_term`: each item's
+difference averaged over the seeds, ``1.96 * sd / sqrt(n)``), because the same items make
+the two scores move together: an item both runs get right or both get wrong says nothing
+about their difference. Where the runs' item-by-item outcomes are not at hand it falls back
+to the root of the sum of both runs' squared item terms, which ignores that pairing and is
+larger. Two independent runs (another machine's ``results.json`` against ours) combine
+their whole half-widths (:func:`difference`).
 
 Example:
     >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
@@ -32,6 +36,9 @@ from statistics import mean, stdev
 from typing import Any
 
 Z95 = 1.959963984540054  # the normal 97.5% quantile
+# The key under which a task's scores and records keep their main metric item by item: one
+# string of "0" and "1" per run (a record: a list, one string per seed, in seed order).
+CORRECT = "correct"
 # Student's t 97.5% quantiles for 1..30 degrees of freedom (beyond: a series in 1/df).
 T95 = (
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -112,22 +119,65 @@ def summarize(values: list[float], n_items: int | None = None) -> dict[str, Any]
     }
 
 
+def paired_item_term(a: list[str], b: list[str]) -> float:
+    """The 95% half-width that the sample of items gives the mean difference ``a - b`` of
+    two runs scored on the same items: ``1.96 * sd / sqrt(n)`` of the items' differences,
+    each averaged over the seeds. ``a`` and ``b`` hold one string of 0s and 1s per seed.
+
+    Example:
+        >>> round(paired_item_term(["1100"], ["1000"]), 3)  # differences 0, 1, 0, 0: sd 0.5
+        0.49
+        >>> paired_item_term(["1010", "0110"], ["1010", "0110"])  # the same outcomes
+        0.0
+    """
+    if len(a) != len(b) or not a or len({len(x) for x in (*a, *b)}) != 1:
+        raise ValueError("a and b need one outcome string per seed each, all of one length")
+    n, k = len(a[0]), len(a)
+    if n < 2:
+        return 0.0
+    diffs = [sum(int(x[i]) - int(y[i]) for x, y in zip(a, b)) / k for i in range(n)]
+    return Z95 * stdev(diffs) / math.sqrt(n)
+
+
+def _paired_items(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    """The item term of ``a - b`` from item-by-item outcomes, or None where they are not
+    there. A mean over tasks (``parts``: one record per task, each on its own items) pairs
+    task by task: the root of the sum of the tasks' squared terms over their count."""
+    if CORRECT in a and CORRECT in b and len(a[CORRECT]) == len(b[CORRECT]):
+        if len({len(x) for x in (*a[CORRECT], *b[CORRECT])}) == 1:
+            return paired_item_term(a[CORRECT], b[CORRECT])
+        return None
+    if "parts" in a and "parts" in b and len(a["parts"]) == len(b["parts"]):
+        terms = [_paired_items(x, y) for x, y in zip(a["parts"], b["parts"])]
+        if any(t is None for t in terms):
+            return None
+        return math.sqrt(sum(t * t for t in terms)) / len(terms)
+    return None
+
+
 def paired(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
     """``a - b`` seed by seed and its 95% half-width (see the module docstring); both
-    records hold one value per seed, in the same seed order, and their ``item_half``.
+    records hold one value per seed, in the same seed order, and either their outcomes
+    item by item (``CORRECT``, or ``parts`` for a mean over tasks) or their ``item_half``.
 
     Example:
         >>> a = {"values": [0.60, 0.20, 0.40], "item_half": 0.03}
         >>> b = {"values": [0.50, 0.10, 0.30], "item_half": 0.04}
         >>> [round(x, 3) for x in paired(a, b)]  # the seeds agree: only the items remain
         [0.1, 0.05]
+        >>> a[CORRECT], b[CORRECT] = ["1100"] * 3, ["1000"] * 3  # item by item
+        >>> round(paired(a, b)[1], 3)
+        0.49
     """
     if len(a["values"]) != len(b["values"]):
         raise ValueError("paired records need one value per seed each, for the same seeds")
     deltas = [x - y for x, y in zip(a["values"], b["values"], strict=True)]
     k = len(deltas)
     seeds = t95(k - 1) * stdev(deltas) / math.sqrt(k) if k > 1 else 0.0
-    return mean(deltas), math.hypot(seeds, a.get("item_half", 0.0), b.get("item_half", 0.0))
+    items = _paired_items(a, b)
+    if items is None:
+        items = math.hypot(a.get("item_half", 0.0), b.get("item_half", 0.0))
+    return mean(deltas), math.hypot(seeds, items)
 
 
 def half(record: dict[str, Any]) -> float:
