@@ -83,26 +83,27 @@ experiment = start(globals())
 # town, job, pet, sport, colour, food). Biographies state every fact; the QA sets ask the
 # (person, relation) pairs whose Q/A lines were held out of training, so the model must
 # recall what it read in the biographies. That is what pruning takes away first: facts
-# stored in the weights, and less so the copying LAMBADA needs; the choice sets, solved by
-# matching topics, barely notice magnitude pruning up to 0.5. The design, task by task, and what it can show:
+# stored in the weights, not what the context says. So the choice sets ask those stored
+# facts too, as a ranking of endings. The design, task by task:
 #
-# | task | what an item asks | what the model needs | can pruning show here? |
-# | --- | --- | --- | --- |
-# | LAMBADA | the last word of a passage, fixed only by an earlier mention | the longer context (copying across other people and objects) | yes: the score is far from 100% |
-# | StoryCloze | two endings; the wrong one comes from another situation | topic matching | no: 100% up to 0.5 (falls only under heavier or random pruning) |
-# | HellaSwag | four endings; the wrong ones come from other activities | topic matching | no: 100% up to 0.5 (falls only under heavier or random pruning) |
-# | NQ, WebQ, TriviaQA | a question about a held-out (person, relation) | the stored fact, generated word for word | yes: below the ceiling, with facts to lose |
+# | task | what an item asks | what the model needs |
+# | --- | --- | --- |
+# | LAMBADA | the last word of a passage, fixed only by an earlier mention | the longer context (copying across other people and objects) |
+# | StoryCloze | a story about a person; two endings state one of the person's facts, with the person's own value or another | one stored fact, ranked against one wrong value |
+# | HellaSwag | a person at an activity; four endings state two of the person's facts, each right or wrong | two stored facts together, against three close wrong endings |
+# | NQ, WebQ, TriviaQA | a question about a held-out (person, relation) | the stored fact, generated word for word |
 #
-# Two choices make the QA columns move. **The load**: with 200 people this model recalled
+# Three choices make every column move. **The load**: with 200 people this model recalled
 # nearly every fact and the QA scores sat at their ceiling; 300 people (half again as many
 # facts, about as many biography sentences) leave it short of capacity, so half its weights
 # matter. **The prompt as training showed it**: a toy model knows no English, so its
 # training Q/A lines read exactly as the evaluation prompts, NQ's "Answer these questions:"
-# included; before they did, some training seeds learned no NQ at all.
-#
-# Our StoryCloze- and HellaSwag-like sets are too easy for what they should measure; the
-# redesigns we tried, with their measured scores, and why none landed yet are in
-# `docs/toyworld.md`.
+# included; before they did, some training seeds learned no NQ at all. **Choices that need
+# a stored fact**: when the wrong endings came from another situation or activity, topic
+# matching solved them, and they sat at 100% at every seed and every sparsity up to 0.5.
+# Ranking a right against a wrong fact is easier than generating it (two endings: half right
+# by chance), so these sets degrade more gently than QA; `docs/toyworld.md` has the designs
+# tried and their measured scores.
 
 # %%
 world = experiment.world
@@ -111,10 +112,16 @@ for document in world.train_documents[:3]:
     print("-", document.replace("\n", " / "))
 
 # %%
-from pruning_lib.study.tasks import DISPLAY_NAMES, render_solved
+from pruning_lib.study.tasks import DISPLAY_NAMES, MultipleChoice, render_solved, to_record
 
 for task, rows in world.eval_sets.items():
-    print(f"{DISPLAY_NAMES[task]:>10}: {render_solved(task, rows[0])!r}")
+    record = to_record(task, rows[0])
+    if isinstance(record, MultipleChoice):  # the context, then every ending
+        print(f"{DISPLAY_NAMES[task]:>10}: {record.context!r}")
+        for k, choice in enumerate(record.choices):
+            print(f"{'right' if k == record.label else 'wrong':>16}: {choice.strip()!r}")
+    else:  # the prompt and its answer, as training shows the held-in pairs
+        print(f"{DISPLAY_NAMES[task]:>10}: {render_solved(task, rows[0])!r}")
 
 # %% [markdown]
 # ## Tokenizer and model

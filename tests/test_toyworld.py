@@ -70,10 +70,46 @@ def test_training_qa_lines_read_as_the_evaluation_prompts(tiny_world):
     assert DESCRIPTIONS["nq_open"] in corpus
 
 
-def test_story_right_ending_belongs_to_story(tiny_world):
+def _statement(world, sentence):
+    """(person, relation, value) of a sentence in one of the biography phrasings."""
+    for person in world.people:
+        for relation, spec in RELATIONS.items():
+            for phrasing in spec["says"]:
+                for value in spec["values"]:
+                    if phrasing.format(p=person, v=value) == sentence:
+                        return person, relation, value
+    raise AssertionError(f"not a biography statement: {sentence!r}")
+
+
+def test_story_endings_differ_only_in_a_stored_fact(tiny_world):
+    held_out = set(tiny_world.qa_eval_pairs)
     for row in tiny_world.eval_sets["story_cloze"]:
-        assert row["answer_right_ending"] in (1, 2)
-        assert row["sentence_quiz1"] != row["sentence_quiz2"]
+        endings = [row["sentence_quiz1"], row["sentence_quiz2"]]
+        right = endings[row["answer_right_ending"] - 1]
+        wrong = endings[2 - row["answer_right_ending"]]
+        person, relation, value = _statement(tiny_world, right)
+        other = _statement(tiny_world, wrong)
+        assert (person, relation) in held_out  # a fact only the biographies state
+        assert value == tiny_world.facts[person][relation]
+        assert other[:2] == (person, relation) and other[2] != value
+        assert person in row["input_sentence_1"]  # the story is about that person
+
+
+def test_activity_endings_compose_two_facts_right_or_wrong(tiny_world):
+    for row in tiny_world.eval_sets["hellaswag"]:
+        endings = row["endings"]
+        assert len(set(endings)) == 4
+        right = endings[int(row["label"])]
+        people = set()
+        verdicts = []
+        for ending in endings:
+            first, second = (s.strip() + " ." for s in ending.split(" .")[:2])
+            facts = [_statement(tiny_world, first), _statement(tiny_world, second)]
+            people |= {f[0] for f in facts}
+            verdicts.append(tuple(tiny_world.facts[p][r] == v for p, r, v in facts))
+        assert len(people) == 1  # one person, two relations, each right or wrong
+        assert sorted(verdicts) == [(False, False), (False, True), (True, False), (True, True)]
+        assert verdicts[endings.index(right)] == (True, True)
 
 
 def test_bad_world_config_refused_before_work():

@@ -39,7 +39,7 @@ from .model import load_causal_lm
 from .parameters import Settings, pattern_sparsity
 from .runtime import pick_device, seed_everything, set_threads
 from .tasks import TASK_NAMES
-from .toyworld import generate
+from .toyworld import EVAL_VERSION, generate
 
 # The toy world and model at two sizes: the tutorial's, and seconds-long for tests.
 TOY_SIZES = {
@@ -225,6 +225,7 @@ class Experiment:
             "world": asdict(self.world_config),
             "model": asdict(self.model_config),
             "baseline_version": BASELINE_VERSION,  # a new corpus or recipe: every run anew
+            "eval_version": EVAL_VERSION,  # new evaluation items: every score anew
             "kind": kind,
             **payload,
         }

@@ -10,22 +10,29 @@ each of six relations (home town, job, pet, sport, colour, food). From it we gen
 - six evaluation sets, as rows in the schemas of the paper's hub datasets (see
   ``tasks.py``): LAMBADA-, StoryCloze-, HellaSwag-, NQ-, WebQ- and TriviaQA-like.
   The QA sets ask the (person, relation) pairs whose Q/A lines were held out of
-  training, so a model must recall facts it only read in biographies.
+  training, so a model must recall facts it only read in biographies. The choice sets
+  ask the same held-out facts as a ranking of stated endings: StoryCloze-like, a story
+  about a person and two endings that state one of the person's facts, with the person's
+  own value or another; HellaSwag-like, a person at an activity and four endings that
+  state two facts, each right or wrong (two stored facts composed, four close choices).
 
 The same seed gives byte-identical output; no evaluation passage occurs verbatim in
-training; every fact a question asks is stated in training.
+training; every fact a question asks is stated in training. The choice sets draw from
+streams of their own, so that redesigning them left the corpus, and the trained baselines,
+as they were (``EVAL_VERSION`` counts the designs of the evaluation sets).
 
-Why these sizes (docs/toyworld.md has the measurements). Pruning takes away what the
-weights store, so the load decides what it can show: with 200 people the tutorial model
-recalled nearly every held-out fact (0.95 to 0.995 at seed 1) and the QA columns sat at
-their ceiling; 300 people with 27 biographies each (about the same number of biography
-sentences, half again as many facts) bring them down (means over training seeds 0, 1, 2:
-NQ 0.49, WebQ 0.64, TriviaQA 0.77), and half the weights then matter: one-shot 0.5 loses
-0.08 to 0.21 of each on average, and every seed loses on every one. Training Q/A lines
-read exactly as the evaluation prompts, NQ's task description included: the model knows
-no English, and a description it had never read made some seeds learn no NQ at all. The
-choice sets (StoryCloze-, HellaSwag-like) still saturate: a likelihood ranking of a right
-against a wrong ending survives 0.5 one-shot pruning in every redesign tried so far.
+Why these sizes and sets (docs/toyworld.md has the measurements). Pruning takes away what
+the weights store, not what the context says, so the load decides what it can show: with
+200 people the tutorial model recalled nearly every held-out fact (0.95 to 0.995 at seed
+1) and the QA columns sat at their ceiling; 300 people with 27 biographies each (about the
+same number of biography sentences, half again as many facts) bring them down, and half
+the weights then matter. Training Q/A lines read exactly as the evaluation prompts, NQ's
+task description included: the model knows no English, and a description it had never
+read made some seeds learn no NQ at all. The choice sets once took their wrong endings
+from another situation or activity: topic matching solved them (100% at every seed and
+sparsity up to 0.5). Asking a stored fact instead puts them in the model's reach and
+pruning's: a ranking of two or four stated facts degrades more gently than a generated
+answer, but it degrades.
 
 Example:
     >>> from pruning_lib.study.configs import WorldConfig
@@ -48,6 +55,10 @@ from .configs import WorldConfig
 from .tasks import TASK_NAMES, render_solved
 
 EVAL_TASKS = TASK_NAMES
+# Bump when an evaluation set changes (every cached score is then computed anew):
+# 2: world version 2 (baseline.BASELINE_VERSION 2)
+# 3: the choice sets ask stored facts (their wrong endings came from other situations)
+EVAL_VERSION = 3
 
 # relation -> (values, statement phrasings, question, task that asks it)
 RELATIONS: dict[str, dict[str, Any]] = {
@@ -371,7 +382,16 @@ def _bio(rng: random.Random, person: str, facts: dict[str, str]) -> str:
     )
 
 
+def _story_sentences(rng: random.Random, person: str) -> list[str]:
+    """Four sentences of one situation: its opening and three of its middle steps, in order."""
+    parts = SITUATIONS[rng.choice(sorted(SITUATIONS))]
+    middle = sorted(rng.sample(range(len(parts["middle"])), 3))
+    sentences = [rng.choice(parts["open"])] + [parts["middle"][i] for i in middle]
+    return [s.format(p=person) for s in sentences]
+
+
 def _story_row(rng: random.Random, person: str, index: int) -> dict[str, Any]:
+    """A training story: a situation and the ending that resolves it (filler text)."""
     situation = rng.choice(sorted(SITUATIONS))
     parts = SITUATIONS[situation]
     middle = sorted(rng.sample(range(len(parts["middle"])), 3))
@@ -379,36 +399,94 @@ def _story_row(rng: random.Random, person: str, index: int) -> dict[str, Any]:
     other = rng.choice([s for s in sorted(SITUATIONS) if s != situation])
     right = rng.choice(parts["end"]).format(p=person)
     wrong = rng.choice(SITUATIONS[other]["end"]).format(p=person)
+    return _story_schema(index, [s.format(p=person) for s in sentences], right, wrong, rng)
+
+
+def _story_schema(
+    index: int, sentences: list[str], right: str, wrong: str, rng: random.Random
+) -> dict[str, Any]:
     right_first = rng.random() < 0.5
     return {
         "story_id": f"toy_{index}",
-        **{f"input_sentence_{i + 1}": s.format(p=person) for i, s in enumerate(sentences)},
+        **{f"input_sentence_{i + 1}": s for i, s in enumerate(sentences)},
         "sentence_quiz1": right if right_first else wrong,
         "sentence_quiz2": wrong if right_first else right,
         "answer_right_ending": 1 if right_first else 2,
     }
 
 
+def _other_value(rng: random.Random, relation: str, value: str) -> str:
+    return rng.choice([v for v in RELATIONS[relation]["values"] if v != value])
+
+
+def _fact_story_row(
+    rng: random.Random, world: ToyWorld, pairs: list[tuple[str, str]], index: int
+) -> dict[str, Any]:
+    """StoryCloze-like evaluation item: a story about a person, and two endings that state
+    one of the person's facts in a training phrasing, one with the person's own value and
+    one with another value of the relation. Only the stored fact tells them apart."""
+    person, relation = rng.choice(pairs)
+    value = world.facts[person][relation]
+    phrasing = rng.choice(RELATIONS[relation]["says"])
+    right = phrasing.format(p=person, v=value)
+    wrong = phrasing.format(p=person, v=_other_value(rng, relation, value))
+    return _story_schema(index, _story_sentences(rng, person), right, wrong, rng)
+
+
 def _activity_row(rng: random.Random, person: str, index: int) -> dict[str, Any]:
+    """A training activity passage: a context and endings of the same and other activities."""
     activity = rng.choice(sorted(ACTIVITIES))
     others = rng.sample([a for a in sorted(ACTIVITIES) if a != activity], 3)
     endings = [rng.choice(ACTIVITIES[a]["end"]) for a in [activity, *others]]
     order = list(range(4))
     rng.shuffle(order)
     ctx_a = rng.choice(ACTIVITIES[activity]["ctx"]).format(p=person)
-    ctx_b = f"then {person}"
+    return _activity_schema(index, activity, ctx_a, f"then {person}", endings, order)
+
+
+def _activity_schema(
+    index: int, activity: str, ctx_a: str, ctx_b: str, endings: list[str], order: list[int]
+) -> dict[str, Any]:
+    """A HellaSwag row whose right ending is ``endings[0]``, the endings in ``order``."""
     return {
         "ind": index,
         "activity_label": activity,
         "ctx_a": ctx_a,
         "ctx_b": ctx_b,
-        "ctx": f"{ctx_a} {ctx_b}",
+        "ctx": f"{ctx_a} {ctx_b}".strip(),
         "endings": [endings[i] for i in order],
         "source_id": f"toy_{index}",
         "split": "val",
         "split_type": "indomain",
         "label": str(order.index(0)),
     }
+
+
+def _fact_activity_row(
+    rng: random.Random, world: ToyWorld, pairs: list[tuple[str, str]], index: int
+) -> dict[str, Any]:
+    """HellaSwag-like evaluation item: a person at an activity, and four endings that state
+    two of the person's facts, each right or wrong (right-right is the answer). Two stored
+    facts composed, four close choices: one fact known and the other guessed is not enough."""
+    person, first = rng.choice(pairs)
+    held_out = sorted(r for p, r in pairs if p == person and r != first)
+    second = rng.choice(held_out or sorted(r for r in RELATIONS if r != first))
+    statements = []
+    for relation in (first, second):
+        value = world.facts[person][relation]
+        phrasing = rng.choice(RELATIONS[relation]["says"])
+        other = _other_value(rng, relation, value)
+        statements.append((phrasing.format(p=person, v=value), phrasing.format(p=person, v=other)))
+    (right_1, wrong_1), (right_2, wrong_2) = statements
+    endings = [
+        f"{a} {b}"
+        for a, b in ((right_1, right_2), (right_1, wrong_2), (wrong_1, right_2), (wrong_1, wrong_2))
+    ]
+    order = list(range(4))
+    rng.shuffle(order)
+    activity = rng.choice(sorted(ACTIVITIES))
+    ctx_a = rng.choice(ACTIVITIES[activity]["ctx"]).format(p=person)
+    return _activity_schema(index, activity, ctx_a, "", endings, order)
 
 
 def _passage_row(rng: random.Random, people: list[str]) -> dict[str, Any]:
@@ -438,26 +516,29 @@ def generate(config: WorldConfig | None = None) -> ToyWorld:
         qa_eval_pairs += [(p, relation) for p in order[half:]]
 
     world = ToyWorld(config, people, facts, qa_train_pairs, qa_eval_pairs)
-    world.eval_sets = _eval_sets(config, rng, world)
+    world.eval_sets, retired = _eval_sets(config, rng, world)
     forbidden = {render_solved(task, row) for task, rows in world.eval_sets.items() for row in rows}
-    documents = _training_documents(config, rng, world, forbidden)
+    documents = _training_documents(config, rng, world, forbidden | retired)
     cut = int(round(len(documents) * config.validation_fraction))
     world.validation_documents = documents[:cut]
     world.train_documents = documents[cut:]
     return world
 
 
-def _eval_sets(config: WorldConfig, rng: random.Random, world: ToyWorld) -> dict[str, list]:
+def _eval_sets(
+    config: WorldConfig, rng: random.Random, world: ToyWorld
+) -> tuple[dict[str, list], set[str]]:
+    """The six sets, and the retired items of world version 2 (kept out of training)."""
     n = config.n_eval
     sets: dict[str, list[dict[str, Any]]] = {}
     seen: set[str] = set()
 
-    def unique_rows(make, task: str) -> list[dict[str, Any]]:
+    def unique_rows(make, task: str, stream: random.Random) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         attempts = 0
         while len(rows) < n and attempts < 100 * n:
             attempts += 1
-            row = make()
+            row = make(stream, len(rows))
             text = render_solved(task, row)
             if text not in seen:
                 seen.add(text)
@@ -465,20 +546,33 @@ def _eval_sets(config: WorldConfig, rng: random.Random, world: ToyWorld) -> dict
         return rows
 
     people = world.people
-    sets["lambada"] = unique_rows(lambda: _passage_row(rng, people), "lambada")
-    sets["story_cloze"] = unique_rows(
-        lambda: _story_row(rng, rng.choice(people), len(seen)), "story_cloze"
-    )
-    sets["hellaswag"] = unique_rows(
-        lambda: _activity_row(rng, rng.choice(people), len(seen)), "hellaswag"
-    )
+    sets["lambada"] = unique_rows(lambda r, i: _passage_row(r, people), "lambada", rng)
+    # World version 2's choice sets (wrong endings from another situation or activity:
+    # topic matching solved them) are still drawn from the world's stream and kept out of
+    # training, so that the corpus, and the committed baselines, stay those of version 2.
+    retired_rows = {
+        "story_cloze": unique_rows(
+            lambda r, i: _story_row(r, r.choice(people), len(seen)), "story_cloze", rng
+        ),
+        "hellaswag": unique_rows(
+            lambda r, i: _activity_row(r, r.choice(people), len(seen)), "hellaswag", rng
+        ),
+    }
+    retired = {render_solved(task, row) for task, rows in retired_rows.items() for row in rows}
+    held_out = world.qa_eval_pairs
     for task in ("nq_open", "web_questions", "trivia_qa"):
-        pairs = [(p, r) for p, r in world.qa_eval_pairs if RELATIONS[r]["task"] == task]
+        pairs = [(p, r) for p, r in held_out if RELATIONS[r]["task"] == task]
         rng.shuffle(pairs)
         sets[task] = [
             qa_row(task, p, r, world.facts[p][r], i) for i, (p, r) in enumerate(pairs[:n])
         ]
-    return sets
+    # The choice sets ask the same held-out facts as the QA sets (known only from the
+    # biographies), as a ranking of stated endings rather than a generated answer. Each
+    # draws from its own stream: redesigning one leaves the corpus as it is.
+    for task, make in (("story_cloze", _fact_story_row), ("hellaswag", _fact_activity_row)):
+        stream = random.Random(f"toyworld-{config.seed}-{task}")
+        sets[task] = unique_rows(lambda r, i, make=make: make(r, world, held_out, i), task, stream)
+    return {task: sets[task] for task in EVAL_TASKS}, retired
 
 
 def _training_documents(
