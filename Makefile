@@ -29,7 +29,9 @@ lint: setup
 # sweep and the equal-size study of the tutorial's other seeds, so that 07_results and
 # 09_scores_patterns find them cached, retrains the committed baseline of seed 0 to check it
 # bit for bit (pytest -m retrain checks both), then runs seed 0's equal-size study from its
-# end while nbval's 09 runs it from the start: both cores, never more than two processes.
+# end while nbval's 09 runs it from the start: both cores, never more than two processes
+# (so no notebook starts its own helper process: PRUNING_LIB_WORKERS=1, study/beside.py).
+test: export PRUNING_LIB_WORKERS = 1
 test: lint browser-deps
 	@mkdir -p runs
 	@( $(PY) -m pruning_lib.study.results params/tutorial.yaml sweep equal-size && \

@@ -134,7 +134,27 @@ show_comparison(
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning.
+# Progress bars while fine-tuning. The runs from here to the sensitivity scan are
+# independent: a helper process runs them from the last on the second core (`beside`).
+from pruning_lib.prune import Pruner
+from pruning_lib.study.beside import beside, finish
+
+scan_sparsities = [0.5, 0.7, 0.9] if sensitivity_scan else []
+layer_names = list(Pruner(experiment.fresh_model()).weights)
+helper = beside(
+    experiment,
+    [
+        ("iterative", {"sparsity": sparsity, "iterations": iterations}),
+        ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True}),
+        ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True, "score": "random"}),
+        ("control", {}),
+        *[
+            ("layer_alone", {"name": n, "sparsity": s})
+            for n in layer_names
+            for s in scan_sparsities
+        ],
+    ],
+)
 iterative = experiment.iterative(sparsity, iterations)
 finetuned = experiment.oneshot(sparsity, scope="layer", finetune=True)
 random_tuned = experiment.oneshot(sparsity, scope="layer", finetune=True, score="random")
@@ -191,12 +211,10 @@ plt.show()
 # Progress bars (the scan is cached: it runs once for all sparsities).
 import numpy as np
 
-from pruning_lib.prune import Pruner
 from pruning_lib.study.notebook import mean_score
 
-scan_sparsities = [0.5, 0.7, 0.9] if sensitivity_scan else []
-layer_names = list(Pruner(experiment.fresh_model()).weights)
 scan = {(name, s): experiment.layer_alone(name, s) for name in layer_names for s in scan_sparsities}
+finish(helper)
 global_pruner = Pruner(experiment.fresh_model(), scope="global")
 global_pruner.prune(sparsity)
 global_sparsity = {row["name"]: row["sparsity"] for row in global_pruner.report()[:-1]}

@@ -80,7 +80,20 @@ experiment = start(globals())
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Progress bars while training.
+# Progress bars while training. The notebook's L1 runs are independent: a helper process
+# runs them from the last on the second core (`beside`), this one from the first.
+from pruning_lib.study.beside import beside, finish
+
+largest = max(l1_lambdas)
+helper = beside(
+    experiment,
+    [("l1", {"lam": lam, "sparsity": l1_sparsity, "l1_steps": l1_steps}) for lam in l1_lambdas]
+    + [
+        ("l1", {"lam": largest, "sparsity": l1_sparsity, "l1_steps": l1_steps, "proximal": True}),
+        ("l1", {"lam": 0.0, "sparsity": high_sparsity, "l1_steps": l1_steps}),
+        ("l1", {"lam": largest, "sparsity": high_sparsity, "l1_steps": l1_steps, "proximal": True}),
+    ],
+)
 results = {f"lambda={lam:g}": experiment.l1(lam, l1_sparsity, l1_steps) for lam in l1_lambdas}
 
 # %% [markdown]
@@ -167,7 +180,6 @@ show_comparison(results)
 # %%
 # NBVAL_IGNORE_OUTPUT
 # Progress bars while training.
-largest = max(l1_lambdas)
 proximal = experiment.l1(largest, l1_sparsity, l1_steps, proximal=True)
 
 # %%
@@ -204,6 +216,7 @@ high = {
     "lambda=0": experiment.l1(0.0, high_sparsity, l1_steps),
     f"proximal lambda={largest:g}": experiment.l1(largest, high_sparsity, l1_steps, proximal=True),
 }
+finish(helper)
 
 # %%
 show_comparison(high)

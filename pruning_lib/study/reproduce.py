@@ -25,6 +25,7 @@ import ast
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .beside import WORKERS_ENV
 from .configs import load_yaml
 from .files import repo_root, write_json
 from .parameters import SHARED, check_parameters, defaults
@@ -174,6 +176,9 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
         return resume and state.get(job.output) == stamps[job.output] and target.is_file()
 
     seeds = _start_seeds([j for j in jobs if not current(j)], profile_path, out, log)
+    workers = os.environ.get(WORKERS_ENV)
+    if seeds is not None:  # the second core is taken: no helper process beside a notebook
+        os.environ[WORKERS_ENV] = "1"
     try:
         for index, job in enumerate(jobs, 1):
             label = f"[{index}/{len(jobs)}] {job.output}"
@@ -196,6 +201,10 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
         if seeds is not None and seeds.poll() is None:  # a failure or an interrupt
             seeds.kill()
             seeds.wait()
+        if workers is None:
+            os.environ.pop(WORKERS_ENV, None)
+        else:
+            os.environ[WORKERS_ENV] = workers
     minutes = (time.perf_counter() - started) / 60
     log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
     return out

@@ -1,0 +1,90 @@
+"""A notebook's runs on the second core: a helper process that works from the other end.
+
+Every process here uses one torch thread (two threads on a shared core run several times
+slower), so a notebook alone leaves the second core idle. :func:`beside` starts a helper
+process that runs the notebook's cached experiments from the *last* to the first, while
+the notebook runs them from the first: the two meet in the middle, a run that one of them
+has claimed the other waits for (``files.compute_once``), and every result is the same
+whichever process computed it (each run seeds itself). ``reproduce`` and ``make test``
+already use the second core for the other seeds' runs: they set ``PRUNING_LIB_WORKERS=1``,
+and no helper starts.
+
+Example (in a notebook):
+    >>> helper = beside(experiment, [("l1", {"lam": lam, "sparsity": 0.5, "l1_steps": 75})
+    ...                              for lam in (0.0, 1e-4)])  # doctest: +SKIP
+    >>> runs = [experiment.l1(lam, 0.5, 75) for lam in (0.0, 1e-4)]  # doctest: +SKIP
+    >>> finish(helper)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+WORKERS_ENV = "PRUNING_LIB_WORKERS"
+ALLOWED = ("l1", "layer_alone", "oneshot", "scheduled", "iterative", "threshold", "control")
+
+
+def workers() -> int:
+    """How many processes a notebook may use: ``PRUNING_LIB_WORKERS`` (default 2)."""
+    text = os.environ.get(WORKERS_ENV, "2")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{WORKERS_ENV}={text!r} must be a whole number >= 1")
+    return int(text)
+
+
+def beside(experiment, calls: list[tuple[str, dict[str, Any]]]) -> subprocess.Popen | None:
+    """Start the helper on ``calls`` (``(method of Experiment, keyword arguments)``, in the
+    order the notebook will run them), or return None where it would not help: one worker
+    allowed, a GPU (one device, already busy), or fewer than two calls."""
+    for name, _ in calls:
+        if name not in ALLOWED:
+            raise ValueError(f"calls: {name!r} is not allowed; allowed: {list(ALLOWED)}")
+    if workers() < 2 or experiment.device.type != "cpu" or len(calls) < 2:
+        return None
+    payload = {"settings": dataclasses.asdict(experiment.settings), "calls": calls}
+    log = experiment.cache / "beside.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pruning_lib.study.beside"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        env={**os.environ, WORKERS_ENV: "1", "OMP_NUM_THREADS": "1"},
+        text=True,
+    )
+    process.stdin.write(json.dumps(payload))
+    process.stdin.close()
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def finish(process: subprocess.Popen | None) -> None:
+    """Wait for the helper (it has nothing left once the notebook has every result) and
+    raise, with the end of its log, if it failed."""
+    if process is None:
+        return
+    if process.wait() != 0:
+        tail = process.log.read_text()[-2000:]  # type: ignore[attr-defined]
+        raise RuntimeError(f"the helper process failed (exit {process.returncode}):\n{tail}")
+
+
+def main() -> int:
+    """Read the settings and calls from stdin and run the calls from the last."""
+    from ..config import from_dict
+    from .experiment import Experiment
+    from .parameters import Settings
+
+    payload = json.loads(sys.stdin.read())
+    experiment = Experiment(from_dict(Settings, payload["settings"]), progress=False)
+    for name, kwargs in reversed(payload["calls"]):
+        getattr(experiment, name)(**kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

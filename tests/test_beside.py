@@ -1,0 +1,75 @@
+"""The helper process of a notebook: it fills the same cache with the same results."""
+
+import json
+
+import pytest
+
+from pruning_lib.study.beside import WORKERS_ENV, beside, finish, workers
+from pruning_lib.study.experiment import Experiment
+from pruning_lib.study.parameters import Settings
+
+
+def _experiment(cache) -> Experiment:
+    settings = Settings(
+        profile="beside",
+        toy_size="smoke",
+        baseline_steps=20,
+        finetune_steps=3,
+        batch_size=4,
+        eval_limit=4,
+        cache_dir=str(cache),
+    )
+    return Experiment(settings, progress=False)
+
+
+def test_workers_reads_the_environment(monkeypatch):
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert workers() == 2  # a notebook alone: both cores
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert workers() == 1
+    monkeypatch.setenv(WORKERS_ENV, "zero")
+    with pytest.raises(ValueError, match=f"{WORKERS_ENV}='zero' must be a whole number >= 1"):
+        workers()
+
+
+def test_no_helper_where_it_cannot_help_and_unknown_calls_refused(tmp_path, monkeypatch):
+    experiment = _experiment(tmp_path)
+    calls = [("oneshot", {"sparsity": 0.5}), ("oneshot", {"sparsity": 0.3})]
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert beside(experiment, calls) is None  # the second core is taken
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    assert beside(experiment, calls[:1]) is None  # one run: nothing to share
+    with pytest.raises(ValueError, match="'save_result' is not allowed"):
+        beside(experiment, [("save_result", {}), *calls])
+    finish(None)  # no helper: nothing to wait for
+
+
+def test_the_helper_computes_what_the_notebook_would(tmp_path, monkeypatch):
+    """The helper's results, read from the shared cache, equal those computed in this
+    process in a cache of its own (each run seeds itself)."""
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    shared = _experiment(tmp_path / "shared")
+    shared.baseline()  # trained once here: the helper copies nothing, it reads the cache
+    calls = [
+        ("oneshot", {"sparsity": 0.5, "finetune": True}),
+        ("oneshot", {"sparsity": 0.3, "finetune": True}),
+    ]
+    process = beside(shared, calls)
+    assert process is not None
+    finish(process)  # the helper ran both calls, from the last
+    cached = sorted(p.name for p in (tmp_path / "shared" / "results").glob("oneshot-*.json"))
+    assert len(cached) >= 2
+    alone = _experiment(tmp_path / "alone")
+    for name, kwargs in calls:
+        ours = getattr(alone, name)(**kwargs)
+        theirs = getattr(shared, name)(**kwargs)  # a cache hit: the helper's file
+        assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+
+
+def test_a_failing_helper_is_reported_with_its_log(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    experiment = _experiment(tmp_path)
+    # The helper starts from the last call, which is out of range: it fails at once.
+    process = beside(experiment, [("oneshot", {"sparsity": 0.5}), ("oneshot", {"sparsity": 7})])
+    with pytest.raises(RuntimeError, match=r"the helper process failed(.|\n)*sparsity"):
+        finish(process)
