@@ -141,24 +141,25 @@ from pruning_lib.study.beside import beside, finish
 
 scan_sparsities = [0.5, 0.7, 0.9] if sensitivity_scan else []
 layer_names = list(Pruner(experiment.fresh_model()).weights)
-helper = beside(
-    experiment,
-    [
-        ("iterative", {"sparsity": sparsity, "iterations": iterations}),
-        ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True}),
-        ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True, "score": "random"}),
-        ("control", {}),
-        *[
-            ("layer_alone", {"name": n, "sparsity": s})
-            for n in layer_names
-            for s in scan_sparsities
-        ],
-    ],
+# Each run below, as (experiment method, its arguments): the helper gets the same list.
+later = {
+    "iterative": ("iterative", {"sparsity": sparsity, "iterations": iterations}),
+    "finetuned": ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True}),
+    "random_tuned": (
+        "oneshot",
+        {"sparsity": sparsity, "scope": "layer", "finetune": True, "score": "random"},
+    ),
+    "control": ("control", {}),
+}
+scan_calls = {
+    (n, s): ("layer_alone", {"name": n, "sparsity": s})
+    for n in layer_names
+    for s in scan_sparsities
+}
+helper = beside(experiment, [*later.values(), *scan_calls.values()])
+iterative, finetuned, random_tuned, control = (
+    getattr(experiment, method)(**args) for method, args in later.values()
 )
-iterative = experiment.iterative(sparsity, iterations)
-finetuned = experiment.oneshot(sparsity, scope="layer", finetune=True)
-random_tuned = experiment.oneshot(sparsity, scope="layer", finetune=True, score="random")
-control = experiment.control()
 
 # %%
 print(format_table(iterative["trace"], ["iteration", "sparsity"], digits=4))
@@ -213,7 +214,7 @@ import numpy as np
 
 from pruning_lib.study.notebook import mean_score
 
-scan = {(name, s): experiment.layer_alone(name, s) for name in layer_names for s in scan_sparsities}
+scan = {key: experiment.layer_alone(**args) for key, (_, args) in scan_calls.items()}
 finish(helper)
 global_pruner = Pruner(experiment.fresh_model(), scope="global")
 global_pruner.prune(sparsity)

@@ -85,16 +85,22 @@ experiment = start(globals())
 from pruning_lib.study.beside import beside, finish
 
 largest = max(l1_lambdas)
-helper = beside(
-    experiment,
-    [("l1", {"lam": lam, "sparsity": l1_sparsity, "l1_steps": l1_steps}) for lam in l1_lambdas]
-    + [
-        ("l1", {"lam": largest, "sparsity": l1_sparsity, "l1_steps": l1_steps, "proximal": True}),
-        ("l1", {"lam": 0.0, "sparsity": high_sparsity, "l1_steps": l1_steps}),
-        ("l1", {"lam": largest, "sparsity": high_sparsity, "l1_steps": l1_steps, "proximal": True}),
-    ],
-)
-results = {f"lambda={lam:g}": experiment.l1(lam, l1_sparsity, l1_steps) for lam in l1_lambdas}
+
+
+def run(lam, sparsity, proximal=False):
+    """One L1 run's arguments (``experiment.l1``)."""
+    return {"lam": lam, "sparsity": sparsity, "l1_steps": l1_steps, "proximal": proximal}
+
+
+sweep = {f"lambda={lam:g}": run(lam, l1_sparsity) for lam in l1_lambdas}
+proximal_run = run(largest, l1_sparsity, proximal=True)
+high_runs = {
+    "lambda=0": run(0.0, high_sparsity),
+    f"proximal lambda={largest:g}": run(largest, high_sparsity, proximal=True),
+}
+everything = [*sweep.values(), proximal_run, *high_runs.values()]
+helper = beside(experiment, [("l1", args) for args in everything])
+results = {name: experiment.l1(**args) for name, args in sweep.items()}
 
 # %% [markdown]
 # ## What size is λ?
@@ -180,7 +186,7 @@ show_comparison(results)
 # %%
 # NBVAL_IGNORE_OUTPUT
 # Progress bars while training.
-proximal = experiment.l1(largest, l1_sparsity, l1_steps, proximal=True)
+proximal = experiment.l1(**proximal_run)
 
 # %%
 plain = results[f"lambda={largest:g}"]
@@ -212,10 +218,7 @@ print(
 # %%
 # NBVAL_IGNORE_OUTPUT
 # Progress bars while training.
-high = {
-    "lambda=0": experiment.l1(0.0, high_sparsity, l1_steps),
-    f"proximal lambda={largest:g}": experiment.l1(largest, high_sparsity, l1_steps, proximal=True),
-}
+high = {name: experiment.l1(**args) for name, args in high_runs.items()}
 finish(helper)
 
 # %%

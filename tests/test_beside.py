@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pruning_lib.study.beside import WORKERS_ENV, beside, finish, workers
+from pruning_lib.study.beside import WORKERS_ENV, beside, finish, stop, workers
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.parameters import Settings
 
@@ -17,6 +17,7 @@ def _experiment(cache) -> Experiment:
         finetune_steps=3,
         batch_size=4,
         eval_limit=4,
+        device="cpu",
         cache_dir=str(cache),
     )
     return Experiment(settings, progress=False)
@@ -46,8 +47,10 @@ def test_no_helper_where_it_cannot_help_and_unknown_calls_refused(tmp_path, monk
 
 def test_the_helper_computes_what_the_notebook_would(tmp_path, monkeypatch):
     """The helper's results, read from the shared cache, equal those computed in this
-    process in a cache of its own (each run seeds itself)."""
+    process in a cache of its own (each run seeds itself), and the notebook's own calls
+    then find every one of them: the helper's keys are the notebook's."""
     monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr("pruning_lib.study.beside._cores", lambda: 2)
     shared = _experiment(tmp_path / "shared")
     shared.baseline()  # trained once here: the helper copies nothing, it reads the cache
     calls = [
@@ -57,19 +60,35 @@ def test_the_helper_computes_what_the_notebook_would(tmp_path, monkeypatch):
     process = beside(shared, calls)
     assert process is not None
     finish(process)  # the helper ran both calls, from the last
-    cached = sorted(p.name for p in (tmp_path / "shared" / "results").glob("oneshot-*.json"))
-    assert len(cached) >= 2
+    results = tmp_path / "shared" / "results"
+    before = sorted(p.name for p in results.glob("*.json"))
     alone = _experiment(tmp_path / "alone")
     for name, kwargs in calls:
         ours = getattr(alone, name)(**kwargs)
         theirs = getattr(shared, name)(**kwargs)  # a cache hit: the helper's file
         assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+    assert sorted(p.name for p in results.glob("*.json")) == before  # nothing computed anew
 
 
-def test_a_failing_helper_is_reported_with_its_log(tmp_path, monkeypatch):
+def test_a_failing_helper_is_a_warning_with_its_log(tmp_path, monkeypatch):
     monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr("pruning_lib.study.beside._cores", lambda: 2)
     experiment = _experiment(tmp_path)
-    # The helper starts from the last call, which is out of range: it fails at once.
+    # The helper starts from the last call, which is out of range: it fails at once. The
+    # notebook computes what the helper left, so the failure costs time, not results.
     process = beside(experiment, [("oneshot", {"sparsity": 0.5}), ("oneshot", {"sparsity": 7})])
-    with pytest.raises(RuntimeError, match=r"the helper process failed(.|\n)*sparsity"):
+    with pytest.warns(RuntimeWarning, match=r"the helper process failed(.|\n)*sparsity=7"):
         finish(process)
+
+
+def test_an_earlier_helper_is_stopped_before_a_new_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr("pruning_lib.study.beside._cores", lambda: 2)
+    experiment = _experiment(tmp_path)
+    calls = [("layer_alone", {"name": "transformer.h.0.mlp.c_fc.weight", "sparsity": s})
+             for s in (0.1, 0.2, 0.3, 0.4, 0.5)]  # fmt: skip
+    first = beside(experiment, calls)
+    second = beside(experiment, calls)  # a cell run again: the first helper is stopped
+    assert first.poll() is not None and second.poll() is None
+    stop()  # what the kernel's exit does
+    assert second.poll() is not None

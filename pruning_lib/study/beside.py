@@ -18,15 +18,20 @@ Example (in a notebook):
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
 import subprocess
 import sys
+import threading
+import warnings
 from typing import Any
 
 WORKERS_ENV = "PRUNING_LIB_WORKERS"
-ALLOWED = ("l1", "layer_alone", "oneshot", "scheduled", "iterative", "threshold", "control")
+# Experiment methods a helper may run: their arguments travel as JSON.
+ALLOWED = ("l1", "layer_alone", "oneshot", "iterative", "threshold", "control", "dense")
+_running: list[subprocess.Popen] = []  # helpers of this process that may still run
 
 
 def workers() -> int:
@@ -37,40 +42,79 @@ def workers() -> int:
     return int(text)
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def beside(experiment, calls: list[tuple[str, dict[str, Any]]]) -> subprocess.Popen | None:
     """Start the helper on ``calls`` (``(method of Experiment, keyword arguments)``, in the
     order the notebook will run them), or return None where it would not help: one worker
-    allowed, a GPU (one device, already busy), or fewer than two calls."""
+    allowed, too few cores for two processes of ``threads`` threads each, a GPU (one
+    device, already busy), or fewer than two calls. A helper still running from an earlier
+    call (an interrupted cell) is stopped first, so that at most one runs."""
     for name, _ in calls:
         if name not in ALLOWED:
             raise ValueError(f"calls: {name!r} is not allowed; allowed: {list(ALLOWED)}")
-    if workers() < 2 or experiment.device.type != "cpu" or len(calls) < 2:
+    stop()
+    threads = experiment.settings.threads or 1
+    if workers() < 2 or 2 * threads > _cores():
+        return None
+    if experiment.device.type != "cpu" or len(calls) < 2:
         return None
     payload = {"settings": dataclasses.asdict(experiment.settings), "calls": calls}
-    log = experiment.cache / "beside.log"
+    log = experiment.cache / f"beside-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pruning_lib.study.beside"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-        env={**os.environ, WORKERS_ENV: "1", "OMP_NUM_THREADS": "1"},
-        text=True,
-    )
+    with log.open("w") as stream:  # the child keeps its own handle
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pruning_lib.study.beside"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            env={**os.environ, WORKERS_ENV: "1", "OMP_NUM_THREADS": str(threads)},
+            text=True,
+        )
     process.stdin.write(json.dumps(payload))
     process.stdin.close()
     process.log = log  # type: ignore[attr-defined]
+    # Reap it as soon as it ends: a killed helper must not stay a zombie whose pid would
+    # still hold its claim on a cached run (files.compute_once) for ever.
+    threading.Thread(target=process.wait, daemon=True).start()
+    _running.append(process)
     return process
 
 
 def finish(process: subprocess.Popen | None) -> None:
-    """Wait for the helper (it has nothing left once the notebook has every result) and
-    raise, with the end of its log, if it failed."""
+    """Wait for the helper (it has nothing left once the notebook has every result). Its
+    failure only costs time, since the notebook computed whatever it left: a warning, with
+    the end of its log."""
     if process is None:
         return
     if process.wait() != 0:
         tail = process.log.read_text()[-2000:]  # type: ignore[attr-defined]
-        raise RuntimeError(f"the helper process failed (exit {process.returncode}):\n{tail}")
+        warnings.warn(
+            f"the helper process failed (exit {process.returncode}); this process ran its "
+            f"share instead. Its log ends:\n{tail}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if process in _running:
+        _running.remove(process)
+
+
+@atexit.register
+def stop() -> None:
+    """Stop every helper of this process that still runs (an interrupted notebook)."""
+    while _running:
+        process = _running.pop()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def main() -> int:

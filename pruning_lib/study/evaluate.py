@@ -243,7 +243,7 @@ def evaluate_task(
     batch_size: int = 32,
     max_new_tokens: int | None = None,
     progress: bool = False,
-) -> dict[str, float]:
+) -> dict[str, float | str]:
     """Score one task's records; returns its metrics, ``chance``, and under ``CORRECT`` the
     main metric item by item (a string of 0s and 1s, one per record, in order).
 

@@ -327,7 +327,8 @@ class Experiment:
             out["scores"] = self.final_scores(model, out.get("curve", []), steps)
             return out
 
-        # Keys of the default runs are as they always were, so caches stay valid.
+        # Only what a run sets beyond the defaults enters its key (the defaults' keys
+        # stay short and stable).
         extra: dict[str, Any] = {}
         if score != "magnitude":
             extra["score"] = score
