@@ -139,3 +139,22 @@ def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(exp
         del experiment.evaluate
     assert len(calls) == 2 + 2
     assert early["scores"] == evaluate(calls[-1])
+
+
+def test_a_scan_run_and_its_dense_reference_use_the_same_first_items(experiment):
+    from pruning_lib.study.evaluate import main_metric
+    from pruning_lib.study.experiment import SCAN_ITEMS
+    from pruning_lib.study.notebook import mean_score
+    from pruning_lib.study.tasks import TASK_NAMES
+
+    name = next(iter(Pruner(experiment.fresh_model()).weights))
+    run = experiment.layer_alone(name, 0.5)
+    assert run["items"] == SCAN_ITEMS
+    two = experiment.evaluate(experiment.fresh_model(), items=2)
+    assert all(len(two[t]["correct"]) == 2 for t in TASK_NAMES)
+    dense = experiment.dense()["scores"]
+    assert all(two[t]["correct"] == dense[t]["correct"][:2] for t in TASK_NAMES)
+    by_hand = sum(dense[t]["correct"][:2].count("1") / 2 for t in TASK_NAMES) / len(TASK_NAMES)
+    assert mean_score(dense, 2) == pytest.approx(by_hand)
+    whole = sum(dense[t][main_metric(t)] for t in TASK_NAMES) / len(TASK_NAMES)
+    assert mean_score(dense) == pytest.approx(whole)

@@ -194,11 +194,15 @@ class Experiment:
         return self._stream
 
     # -- evaluation and caching ---------------------------------------------------------
-    def evaluate(self, model) -> dict[str, dict[str, float]]:
+    def evaluate(self, model, items: int | None = None) -> dict[str, dict[str, float]]:
+        """Every task's scores; ``items``: only the first that many items of each set."""
+        sets = self.eval_sets()
+        if items is not None:
+            sets = {task: records[:items] for task, records in sets.items()}
         return evaluate_all(
             model,
             self.tokenizer,
-            self.eval_sets(),
+            sets,
             self.eval_config.batch_size,
             self.eval_config.max_new_tokens,
         )
@@ -358,15 +362,19 @@ class Experiment:
 
     def layer_alone(self, name: str, sparsity: float) -> dict[str, Any]:
         """Prune one weight matrix alone to ``sparsity`` by magnitude (no fine-tuning): how
-        sensitive the model is to that layer."""
+        sensitive the model is to that layer, on the first ``SCAN_ITEMS`` items of each set
+        (a scan is dozens of runs; compare it with ``notebook.mean_score(scores, SCAN_ITEMS)``
+        of the dense run)."""
 
         def compute():
             model = self.fresh_model()
             pruner = Pruner(model, include=[f"^{re.escape(name)}$"])
             pruner.prune(sparsity)
-            return {"scores": self.evaluate(model), "sparsity": pruner.sparsity()}
+            scores = self.evaluate(model, SCAN_ITEMS)
+            return {"scores": scores, "sparsity": pruner.sparsity(), "items": SCAN_ITEMS}
 
-        return self.cached(self.key("layer_alone", name=name, sparsity=sparsity), compute)
+        key = self.key("layer_alone", name=name, sparsity=sparsity, items=SCAN_ITEMS)
+        return self.cached(key, compute)
 
     def threshold(self, threshold: float | None = None, q: float | None = None) -> dict[str, Any]:
         """Prune ``|w| < threshold`` or ``|w| < q * std`` of each layer (no fine-tuning)."""
@@ -516,6 +524,10 @@ class Experiment:
         path = self.out / "figures" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+
+# Items of each set that a layer-alone run of the sensitivity scan is scored on.
+SCAN_ITEMS = 100
 
 
 def _checkpoints(steps: int, points: int) -> list[int]:

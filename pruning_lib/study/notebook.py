@@ -95,10 +95,14 @@ def mean_qa(scores: dict[str, dict[str, float]]) -> float:
     return sum(scores[t]["exact_match"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3
 
 
-def mean_score(scores: dict[str, dict[str, float]]) -> float:
-    """The mean of the six tasks' main metrics."""
+def mean_score(scores: dict[str, dict[str, float]], items: int | None = None) -> float:
+    """The mean of the six tasks' main metrics; ``items``: over the first that many items of
+    each set only (from the scores' item-by-item outcomes), as a scan run is scored."""
     tasks = ordered(scores)
-    return sum(scores[t][main_metric(t)] for t in tasks) / len(tasks)
+    if items is None:
+        return sum(scores[t][main_metric(t)] for t in tasks) / len(tasks)
+    firsts = [scores[t][CORRECT][:items] for t in tasks]
+    return sum(first.count("1") / len(first) for first in firsts) / len(tasks)
 
 
 def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> float:

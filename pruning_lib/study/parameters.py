@@ -95,7 +95,7 @@ class StudyParameters:
     target_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 04: at the end step
     schedule_end_step: int = bounded(60, 1, MAX_STEPS)  # 04: the target is reached here
     schedule_frequency: int = bounded(10, 1, MAX_STEPS)  # 04: steps between pruning events
-    l1_lambdas: list[float] = bounded_items([0.0, 1e-05, 3e-05, 0.0001], 0)  # 05
+    l1_lambdas: list[float] = bounded_items([0.0, 3e-05, 0.0001], 0)  # 05
     l1_steps: int = bounded(75, 0, MAX_STEPS)  # 05: steps of training with the penalty
     l1_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 05: magnitude pruning after L1
     high_sparsity: float = bounded(0.9, 0, 1, high_open=True)  # 04, 05: the high regime
