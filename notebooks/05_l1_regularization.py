@@ -234,8 +234,9 @@ saved = experiment.save_result(
 # ## Summary
 #
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
-# ±0.04 of noise and a difference of two about ±0.05, the ± printed below; smaller
-# differences are not evidence).
+# ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
+# how many items the two answer differently: the ± printed below. Smaller differences are
+# not evidence).
 
 # %%
 from pruning_lib.study.notebook import qa_noise

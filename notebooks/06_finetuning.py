@@ -160,7 +160,8 @@ saved = experiment.save_result("06_finetuning", {**curves, "early": early})
 # ## Summary
 #
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
-# ±0.04 of noise, a difference of two about ±0.05, the ± printed below; `07_results` has
+# ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
+# how many items the two answer differently: the ± printed below; `07_results` has
 # intervals over seeds). Only what a pruned run gains beyond the dense control, fine-tuned
 # as long, is recovery: the control's own change is more training.
 
