@@ -99,11 +99,12 @@ experiment = start(globals())
 # matter. **The prompt as training showed it**: a toy model knows no English, so its
 # training Q/A lines read exactly as the evaluation prompts, NQ's "Answer these questions:"
 # included; before they did, some training seeds learned no NQ at all. **Choices that need
-# a stored fact**: when the wrong endings came from another situation or activity, topic
-# matching solved them, and they sat at 100% at every seed and every sparsity up to 0.5.
-# Ranking a right against a wrong fact is easier than generating it (two endings: half right
-# by chance), so these sets degrade more gently than QA; `docs/toyworld.md` has the designs
-# tried and their measured scores.
+# a stored fact**: an earlier design drew the wrong endings from another situation or
+# activity; topic matching solved it, and it never left its ceiling. Now every wrong ending
+# states a wrong value of the person's own facts. Ranking a right against a wrong fact is
+# easier than generating it (two endings: half right by chance); the choice sets fall under
+# pruning too, and `07_results` checks whether they fall less than QA. `docs/toyworld.md`
+# has the designs tried and their measured scores.
 
 # %%
 world = experiment.world

@@ -258,9 +258,11 @@ saved = experiment.save_result(f"03_rate_{sparsity}", runs)
 # %% [markdown]
 # ## Summary
 #
-# Printed from the numbers above. One seed and 200 items per task: a single score has a
-# 95% interval of several points (see `07_results` for three seeds), so a difference
-# smaller than that `noise` is not evidence.
+# Printed from the numbers above (one seed: the items alone give one mean QA score about
+# ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
+# how many items the two answer differently: the ± printed below. Smaller differences are
+# not evidence; `07_results` has three seeds). The scan's ranking has no interval: layers
+# whose falls are close may trade places in another run.
 
 # %%
 from pruning_lib.study.notebook import mean_qa, qa_noise
@@ -301,4 +303,5 @@ print("- global pruning prunes hardest: "
 # 3. Where global pruning loses beyond the noise (the summary says at which sparsity), does
 #    the sensitivity scan explain it? Compare the layers global
 #    prunes hardest with the layers whose fall is largest at 0.9 (printed in the summary),
-#    or read 0.7 off the heat map.
+#    or read 0.7 off the heat map; remember that the scan has 100 items a set and no
+#    interval, so compare large falls, not neighbours.

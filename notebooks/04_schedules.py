@@ -157,7 +157,8 @@ saved = experiment.save_result("04_schedules", {**results, **high})
 # %% [markdown]
 # ## Summary
 #
-# Printed from the numbers above (one seed; the noise is that of the evaluation items).
+# Printed from the numbers above (one seed; the noise is that of the evaluation items,
+# paired item by item).
 
 # %%
 from pruning_lib.study.notebook import mean_qa, qa_noise

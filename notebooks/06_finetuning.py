@@ -24,7 +24,8 @@
 #
 # 1. fine-tune one-shot pruned models at several sparsities with their masks held;
 # 2. plot the scores as a function of fine-tuning steps and epochs;
-# 3. look closely at the first steps: how much of the recovery comes early, task by task;
+# 3. look closely at the first steps: how much of the recovery comes early, for mean QA and
+#    LAMBADA;
 # 4. compare with the dense control given the same training, judged against the noise.
 
 # %%
@@ -184,7 +185,8 @@ print("- " + verdict(f"control minus fine-tuned at {most} (mean QA)",
 # %% [markdown]
 # ## Exercises
 #
-# 1. Double `finetune_steps`: does the most pruned model reach the control? Judge it with
+# 1. The summary says whether the most pruned model is still below the control after
+#    `finetune_steps`. Halve `finetune_steps`: does the verdict change? Judge it with
 #    `verdict` and `qa_noise` as in the summary, not by eye.
 # 2. The masks hold through fine-tuning. Check it on a fine-tuned model:
 #

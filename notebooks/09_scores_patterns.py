@@ -89,7 +89,7 @@ from pruning_lib.study.notebook import format_table, start
 experiment = start(globals())
 
 # %% [markdown]
-# ## Three masks of one matrix, by hand
+# ## Four masks of one matrix, by hand
 #
 # We take the first MLP matrix of block 1 and look at it as rows of outputs, `(out, in)`, the
 # way the Wanda paper and the 2:4 kernels do (GPT-2 stores it transposed, `(in, out)`). Each
@@ -292,8 +292,9 @@ plt.show()
 # %% [markdown]
 # ## What the numbers say
 #
-# Each sentence below is printed from the paired differences (each seed's variants share
-# that seed's model), so a rerun cannot contradict it.
+# Each sentence below is printed from the paired differences (paired by seed, since each
+# seed's variants share that seed's model, and item by item, since they answer the same
+# items), so a rerun cannot contradict it.
 
 
 # %%

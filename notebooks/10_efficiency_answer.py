@@ -233,7 +233,8 @@ print(f"toy model, seeds {study['seeds']}; removing {equal_size.percent(matched)
 # the matmuls alone, one-token decoding / 128-token prompt, over the four matrix shapes;
 # for removed neurons the transformer blocks on a 128-token prompt. Quality: our toy model,
 # change of the mean QA score from the dense model after fine-tuning, mean over seeds ± 95%
-# interval (paired by seed; "not measured" where notebook 09 has no such run).
+# interval (paired by seed and item by item; "not measured" where notebook 09 has no such
+# run).
 
 # %%
 if benchmarks is not None:

@@ -58,7 +58,7 @@ def test_difference_and_verdicts():
     far = {**b, "mean": 0.50, "ci_low": 0.46, "ci_high": 0.54}
     assert abs(difference(a, far)[0]) > difference(a, far)[1]
     assert verdict("the fall", 0.02, 0.05) == "the fall 0.020 is within the noise (±0.050)"
-    assert verdict("the fall", -0.08, 0.05).endswith("is larger than the noise (±0.050)")
+    assert verdict("the fall", -0.08, 0.05).endswith("is beyond the noise (±0.050)")
     assert math.isnan(difference(a, {**b, "mean": float("nan")})[0])
 
 

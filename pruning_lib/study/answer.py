@@ -177,13 +177,13 @@ def advice(rows: list[dict[str, Any]], target: float) -> str:
     if not fast:
         best = max(timed, key=lambda r: r["speedup"])
         return (
-            f"for a {target:g}x faster model on this CPU, no measured whole-model way of "
-            f"pruning is enough; the fastest is {best['pruning']} at {best['speedup']:.2f}x"
+            f"for a {target:g}x faster model on the benchmark's CPU, no measured whole-model "
+            f"way of pruning is enough; the fastest is {best['pruning']} at {best['speedup']:.2f}x"
         )
 
     choice = max(fast, key=lambda r: (r["change"] is not None, r["change"] or 0.0))
     return (
-        f"for a {target:g}x faster model on this CPU: {choice['pruning']} "
+        f"for a {target:g}x faster model on the benchmark's CPU: {choice['pruning']} "
         f"({choice['speedup']:.2f}x measured on a gpt2-small-sized model); expect a mean QA "
         f"change of {choice['mean QA change (toy)']} (our toy model, after fine-tuning)"
     )

@@ -208,4 +208,4 @@ def verdict(what: str, value: float, noise: float) -> str:
     notebook can never contradict the numbers above it."""
     if abs(value) <= noise:
         return f"{what} {value:.3f} is within the noise (±{noise:.3f})"
-    return f"{what} {value:.3f} is larger than the noise (±{noise:.3f})"
+    return f"{what} {value:.3f} is beyond the noise (±{noise:.3f})"
