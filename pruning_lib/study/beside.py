@@ -9,11 +9,13 @@ whichever process computed it (each run seeds itself). ``reproduce`` and ``make 
 already use the second core for the other seeds' runs: they set ``PRUNING_LIB_WORKERS=1``,
 and no helper starts.
 
-Example (in a notebook):
-    >>> helper = beside(experiment, [("l1", {"lam": lam, "sparsity": 0.5, "l1_steps": 75})
-    ...                              for lam in (0.0, 1e-4)])  # doctest: +SKIP
-    >>> runs = [experiment.l1(lam, 0.5, 75) for lam in (0.0, 1e-4)]  # doctest: +SKIP
-    >>> finish(helper)  # doctest: +SKIP
+Example, in a notebook (it needs a trained baseline, so it is not a doctest; see
+``tests/test_beside.py`` and notebooks 03 and 05)::
+
+    calls = [("l1", {"lam": lam, "sparsity": 0.5, "l1_steps": 75}) for lam in (0.0, 1e-4)]
+    helper = beside(experiment, calls)
+    runs = [experiment.l1(**args) for _, args in calls]
+    finish(helper)
 """
 
 from __future__ import annotations
