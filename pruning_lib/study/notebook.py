@@ -110,12 +110,13 @@ def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> floa
     the difference of two runs' (one seed: the seed's own spread is not in it). Two runs on
     the same items are paired item by item where their scores carry their outcomes; see
     :mod:`~pruning_lib.study.uncertainty`."""
-    from .uncertainty import mean_item_term, paired_item_term
+    from .uncertainty import mean_item_term, paired_items
 
     sets = experiment.eval_sets()
     qa = ("nq_open", "web_questions", "trivia_qa")
     if len(runs) == 2 and all(CORRECT in s[t] for s in runs for t in qa):
-        terms = [paired_item_term([runs[0][t][CORRECT]], [runs[1][t][CORRECT]]) for t in qa]
-        return sum(t * t for t in terms) ** 0.5 / len(qa)
+        # One seed each, paired task by task as a mean record is (uncertainty.paired_items).
+        a, b = ({"parts": [{CORRECT: [s[t][CORRECT]]} for t in qa]} for s in runs)
+        return paired_items(a, b)
     widths = [mean_item_term([(s[t]["exact_match"], len(sets[t])) for t in qa]) for s in runs]
     return sum(w * w for w in widths) ** 0.5

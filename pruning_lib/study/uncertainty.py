@@ -145,7 +145,7 @@ def paired_item_term(a: list[str], b: list[str]) -> float:
     return Z95 * stdev(diffs) / math.sqrt(len(diffs))
 
 
-def _paired_items(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+def paired_items(a: dict[str, Any], b: dict[str, Any]) -> float | None:
     """The item term of ``a - b`` from item-by-item outcomes, or None where they are not
     there. A mean over tasks (``parts``: one record per task, each on its own items) pairs
     task by task: the root of the sum of the tasks' squared terms over their count."""
@@ -154,7 +154,7 @@ def _paired_items(a: dict[str, Any], b: dict[str, Any]) -> float | None:
             return paired_item_term(a[CORRECT], b[CORRECT])
         return None
     if "parts" in a and "parts" in b and len(a["parts"]) == len(b["parts"]):
-        terms = [_paired_items(x, y) for x, y in zip(a["parts"], b["parts"])]
+        terms = [paired_items(x, y) for x, y in zip(a["parts"], b["parts"])]
         if any(t is None for t in terms):
             return None
         return math.sqrt(sum(t * t for t in terms)) / len(terms)
@@ -180,7 +180,7 @@ def paired(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
     deltas = [x - y for x, y in zip(a["values"], b["values"], strict=True)]
     k = len(deltas)
     seeds = t95(k - 1) * stdev(deltas) / math.sqrt(k) if k > 1 else 0.0
-    items = _paired_items(a, b)
+    items = paired_items(a, b)
     if items is None:
         items = math.hypot(a.get("item_half", 0.0), b.get("item_half", 0.0))
     return mean(deltas), math.hypot(seeds, items)
