@@ -56,3 +56,39 @@ def test_a_failed_compute_releases_its_claim(tmp_path):
     with pytest.raises(RuntimeError, match="out of memory"):
         compute_once(path, fails)
     assert not path.exists() and not (tmp_path / "run.json.lock").exists()
+
+
+def test_a_baseline_in_training_elsewhere_is_waited_for_not_trained_again(
+    tmp_path, tiny_baseline, monkeypatch
+):
+    """A notebook and its helper process may need the same untrained baseline: the one that
+    claims it trains, the other waits for its folder (minutes of training, not twice)."""
+    import shutil
+
+    from pruning_lib.study import baseline
+    from tests.conftest import TINY_MODEL, TINY_TRAIN, TINY_WORLD
+
+    trained = tiny_baseline[2]
+    folder = tmp_path / trained.name
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    calls = []
+    monkeypatch.setattr(baseline, "_train", lambda *args: calls.append(args))
+    try:
+        (tmp_path / f"{trained.name}.lock").write_text(str(owner.pid))
+
+        def owner_finishes():
+            time.sleep(0.3)
+            shutil.copytree(trained, tmp_path / "writing")  # then renamed, as save_model does
+            (tmp_path / "writing").rename(folder)
+
+        threading.Thread(target=owner_finishes).start()
+        found = baseline.build_baseline(
+            TINY_WORLD, TINY_MODEL, TINY_TRAIN, cache_dir=tmp_path, progress=False
+        )
+    finally:
+        owner.kill()
+        owner.wait()
+    assert found == folder and calls == []  # waited for the owner's folder, trained nothing
+    assert (folder / "model.safetensors").read_bytes() == (
+        trained / "model.safetensors"
+    ).read_bytes()

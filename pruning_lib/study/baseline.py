@@ -14,7 +14,7 @@ from ..config import config_hash, validate
 from ..training.finetune import LocalAccelerator, train
 from .configs import ModelConfig
 from .data import token_stream
-from .files import default_cache_dir
+from .files import default_cache_dir, run_once
 from .model import save_model, small_gpt, train_tokenizer
 from .runtime import seed_everything
 from .toyworld import generate
@@ -70,10 +70,23 @@ def build_baseline(
     folder = Path(cache_dir or default_cache_dir()) / (
         "baseline-" + baseline_key(world_config, model_config, train_config)
     )
-    if (folder / "model.safetensors").is_file() and not retrain:
+    if retrain:
+        _train(world_config, model_config, train_config, folder, progress)
         return folder
-    if not retrain and _copy_committed(folder):
-        return folder
+
+    def make() -> None:
+        if not _copy_committed(folder):
+            _train(world_config, model_config, train_config, folder, progress)
+
+    # One process trains it; another that needs it meanwhile (a notebook's helper, the
+    # second process of `reproduce`) waits for it instead of training it a second time.
+    lock = folder.with_name(folder.name + ".lock")
+    run_once(lock, (folder / "model.safetensors").is_file, make)
+    return folder
+
+
+def _train(world_config, model_config: ModelConfig, train_config, folder: Path, progress: bool):
+    """Train the baseline of these configs into ``folder`` (written atomically)."""
     world = generate(world_config)
     tokenizer = train_tokenizer(world.train_documents, model_config.vocab_size)
     seed_everything(train_config.seed)
@@ -97,4 +110,3 @@ def build_baseline(
         folder,
         extra={"history.json": result.history, "configs.json": configs},
     )
-    return folder

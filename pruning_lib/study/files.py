@@ -66,15 +66,24 @@ def commit_dir(tmp: Path, target: Path) -> None:
 
 def compute_once(path: Path, compute: Callable[[], Any], poll_s: float = 2.0) -> None:
     """Write ``compute()`` to ``path`` as JSON, unless another process is computing it: then
-    wait for that process's file instead of computing the same thing twice.
-
-    The claim is ``<path>.lock`` created exclusively and holding the owner's pid; a claim
-    whose process is gone (killed, crashed) is taken over. ``reproduce`` runs the notebooks
-    and the other seeds' runs in two processes that may reach the same cached run.
-    """
+    wait for that process's file instead of computing the same thing twice (:func:`run_once`
+    with the claim ``<path>.lock``). ``reproduce`` runs the notebooks and the other seeds'
+    runs in two processes that may reach the same cached run."""
     lock = path.with_name(path.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while not path.is_file():
+    run_once(lock, path.is_file, lambda: write_json(path, compute()), poll_s)
+
+
+def run_once(
+    lock: Path, done: Callable[[], bool], work: Callable[[], Any], poll_s: float = 2.0
+) -> None:
+    """Run ``work()`` until ``done()``, one process at a time: a process that finds another
+    holding the claim waits until that one is done instead of doing the same work twice.
+
+    The claim is ``lock`` created exclusively and holding the owner's pid; a claim whose
+    process is gone (killed, crashed) is taken over.
+    """
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while not done():
         try:
             handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
@@ -86,8 +95,8 @@ def compute_once(path: Path, compute: Callable[[], Any], poll_s: float = 2.0) ->
         try:
             os.write(handle, str(os.getpid()).encode())
             os.close(handle)
-            if not path.is_file():
-                write_json(path, compute())
+            if not done():
+                work()
         finally:
             lock.unlink(missing_ok=True)
 
