@@ -41,6 +41,10 @@ from .runtime import pick_device, seed_everything, set_threads
 from .tasks import TASK_NAMES
 from .toyworld import EVAL_VERSION, generate
 
+# Evaluations along a fine-tuning run (its recovery curve). The default is left out of a
+# run's cache key, so that the keys of the defaults stay what they were; any other count
+# enters it (the curve is part of the cached result).
+CURVE_POINTS = 4
 # The toy world and model at two sizes: the tutorial's, and seconds-long for tests.
 TOY_SIZES = {
     "tutorial": (WorldConfig(), ModelConfig()),
@@ -280,7 +284,7 @@ class Experiment:
         sparsity: float,
         scope: str = "layer",
         finetune: bool = False,
-        curve_points: int = 4,
+        curve_points: int = CURVE_POINTS,
         score: str | None = None,
         checkpoints: list[int] | None = None,
         pattern: str | None = None,
@@ -342,6 +346,8 @@ class Experiment:
             extra["pattern"] = pattern
         if checkpoints is not None:
             extra["checkpoints"] = checkpoints
+        elif steps and curve_points != CURVE_POINTS:  # a run's curve is part of its result
+            extra["curve_points"] = curve_points
         return self.cached(
             self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps, **extra), compute
         )
@@ -391,7 +397,7 @@ class Experiment:
 
         return self.cached(self.key("threshold", threshold=threshold, q=q), compute)
 
-    def control(self, curve_points: int = 4) -> dict[str, Any]:
+    def control(self, curve_points: int = CURVE_POINTS) -> dict[str, Any]:
         """The dense model given the same extra fine-tuning (so recovery is not mistaken
         for more training)."""
         steps = self.settings.finetune_steps
@@ -407,7 +413,8 @@ class Experiment:
                 "curve": [{"step": 0, "scores": before}] + curve,
             }
 
-        return self.cached(self.key("control", steps=steps), compute)
+        extra = {"curve_points": curve_points} if curve_points != CURVE_POINTS else {}
+        return self.cached(self.key("control", steps=steps, **extra), compute)
 
     def iterative(self, sparsity: float, iterations: int, scope: str = "layer") -> dict[str, Any]:
         """Prune the same rate of the remaining weights ``iterations`` times within one
