@@ -10,6 +10,8 @@ os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# No notebook helper process (study/beside.py) unless a test asks for one: tests/test_beside.py.
+os.environ.setdefault("PRUNING_LIB_WORKERS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

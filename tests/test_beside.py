@@ -92,3 +92,37 @@ def test_an_earlier_helper_is_stopped_before_a_new_one(tmp_path, monkeypatch):
     assert first.poll() is not None and second.poll() is None
     stop()  # what the kernel's exit does
     assert second.poll() is not None
+
+
+def test_the_helper_runs_another_seeds_sweep_and_equal_size_steps(tmp_path, monkeypatch):
+    """Notebooks 07 and 09 alone: the helper runs calls of another seed (the main sweep and
+    the equal-size study's steps); this process then finds every one of them cached, under
+    the keys it would have computed, and the sweep's results equal those computed alone."""
+    from pruning_lib.study import equal_size
+    from pruning_lib.study.results import main_sweep, sweep_calls, with_seed
+
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setattr("pruning_lib.study.beside._cores", lambda: 2)
+    shared = _experiment(tmp_path / "shared")
+    steps = equal_size.helper_calls(shared, [0.5], seeds=[1], small=[])
+    assert {seed for *_, seed in steps} == {1}
+    assert [args["index"] for _, args, _ in steps] == list(range(len(steps)))
+    calls = [*((method, kwargs, 1) for _, method, kwargs in sweep_calls([0.5])), *steps]
+    finish(beside(shared, calls))  # seed 1's baseline is trained by the helper itself
+    results = tmp_path / "shared" / "results"
+    before = sorted(p.name for p in results.glob("*.json"))
+    seed_1 = with_seed(shared, 1)
+    theirs = main_sweep(seed_1, [0.5])
+    equal_size.seed_runs(seed_1, [0.5], with_dense_small=False)
+    assert sorted(p.name for p in results.glob("*.json")) == before  # nothing computed anew
+    ours = main_sweep(with_seed(_experiment(tmp_path / "alone"), 1), [0.5])
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        assert json.dumps(ours[key], sort_keys=True) == json.dumps(theirs[key], sort_keys=True)
+
+
+def test_a_seed_must_be_a_whole_number(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    experiment = _experiment(tmp_path)
+    with pytest.raises(ValueError, match="the seed of 'dense' must be an int, not '1'"):
+        beside(experiment, [("dense", {}, "1"), ("dense", {})])

@@ -9,8 +9,11 @@ whichever process computed it (each run seeds itself). ``reproduce`` and ``make 
 already use the second core for the other seeds' runs: they set ``PRUNING_LIB_WORKERS=1``,
 and no helper starts.
 
-Example, in a notebook (it needs a trained baseline, so it is not a doctest; see
-``tests/test_beside.py`` and notebooks 03 and 05)::
+A call is ``(method, keyword arguments)``, or ``(method, keyword arguments, seed)`` for a
+run of the same experiment trained with another seed (``results.with_seed``: notebook 07's
+main sweep and 09's equal-size study at every seed). Example, in a notebook (it needs a
+trained baseline, so it is not a doctest; see ``tests/test_beside.py`` and notebooks 03 and
+05)::
 
     calls = [("l1", {"lam": lam, "sparsity": 0.5, "l1_steps": 75}) for lam in (0.0, 1e-4)]
     helper = beside(experiment, calls)
@@ -31,8 +34,10 @@ import warnings
 from typing import Any
 
 WORKERS_ENV = "PRUNING_LIB_WORKERS"
-# Experiment methods a helper may run: their arguments travel as JSON.
+# Experiment methods a helper may run (their arguments travel as JSON), and one step of
+# 09's equal-size study (``equal_size.run_step``).
 ALLOWED = ("l1", "layer_alone", "oneshot", "iterative", "threshold", "control", "dense")
+EQUAL_SIZE_STEP = "equal_size_step"
 _running: list[subprocess.Popen] = []  # helpers of this process that may still run
 
 
@@ -51,15 +56,21 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def beside(experiment, calls: list[tuple[str, dict[str, Any]]]) -> subprocess.Popen | None:
-    """Start the helper on ``calls`` (``(method of Experiment, keyword arguments)``, in the
-    order the notebook will run them), or return None where it would not help: one worker
+Call = tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], int]
+
+
+def beside(experiment, calls: list[Call]) -> subprocess.Popen | None:
+    """Start the helper on ``calls`` (``(method of Experiment, keyword arguments[, seed])``,
+    in the order the notebook will run them), or return None where it would not help: one worker
     allowed, too few cores for two processes of ``threads`` threads each, a GPU (one
     device, already busy), or fewer than two calls. A helper still running from an earlier
     call (an interrupted cell) is stopped first, so that at most one runs."""
-    for name, _ in calls:
-        if name not in ALLOWED:
-            raise ValueError(f"calls: {name!r} is not allowed; allowed: {list(ALLOWED)}")
+    for call in calls:
+        if call[0] not in (*ALLOWED, EQUAL_SIZE_STEP):
+            allowed = [*ALLOWED, EQUAL_SIZE_STEP]
+            raise ValueError(f"calls: {call[0]!r} is not allowed; allowed: {allowed}")
+        if len(call) == 3 and not isinstance(call[2], int):
+            raise ValueError(f"calls: the seed of {call[0]!r} must be an int, not {call[2]!r}")
     stop()
     threads = experiment.settings.threads or 1
     if workers() < 2 or 2 * threads > _cores():
@@ -122,13 +133,22 @@ def stop() -> None:
 def main() -> int:
     """Read the settings and calls from stdin and run the calls from the last."""
     from ..config import from_dict
+    from .equal_size import run_step
     from .experiment import Experiment
     from .parameters import Settings
+    from .results import with_seed
 
     payload = json.loads(sys.stdin.read())
     experiment = Experiment(from_dict(Settings, payload["settings"]), progress=False)
-    for name, kwargs in reversed(payload["calls"]):
-        getattr(experiment, name)(**kwargs)
+    seeded: dict[int, Experiment] = {}  # one experiment a seed: its baseline loads once
+    for name, kwargs, *seed in reversed(payload["calls"]):
+        target = experiment
+        if seed:
+            target = seeded.setdefault(seed[0], with_seed(experiment, seed[0]))
+        if name == EQUAL_SIZE_STEP:
+            run_step(target, **kwargs)
+        else:
+            getattr(target, name)(**kwargs)
     return 0
 
 

@@ -31,7 +31,8 @@ from typing import Any
 from ..efficiency import parameter_counts
 from ..structured import _layers, _mlp_modules, _spec, output_rows, shrink_mlp
 from .baseline import build_baseline
-from .experiment import Experiment
+from .beside import EQUAL_SIZE_STEP, beside, finish
+from .experiment import CURVE_POINTS, Experiment
 from .model import load_causal_lm, small_gpt
 from .results import QA_TASKS, make_records, mean_record, with_seed
 from .tasks import TASK_NAMES
@@ -183,9 +184,12 @@ def seed_plan(
     for method, pattern, sparsity, finetuned in grid(sparsities):
 
         def run_grid(method=method, pattern=pattern, sparsity=sparsity, finetuned=finetuned):
+            # No recovery curve (evaluations cost time), but for the run 07's main sweep
+            # also runs (magnitude, unstructured): its curve, its cache key, one run.
+            shared = (method, pattern) == ("magnitude", "unstructured")
             run = experiment.oneshot(
                 sparsity, "layer", finetune=finetuned, score=method, pattern=pattern,
-                curve_points=0,
+                curve_points=CURVE_POINTS if shared else 0,
             )  # fmt: skip
             return {(label(method, pattern, finetuned), sparsity): run}
 
@@ -211,6 +215,32 @@ def seed_plan(
 
         steps.append(run_dense_small)
     return steps
+
+
+def run_step(
+    experiment: Experiment, sparsities: list[float], with_dense_small: bool, index: int
+) -> None:
+    """Run (or find in the cache) step ``index`` of :func:`seed_plan`: what a notebook's
+    helper process runs (``beside.EQUAL_SIZE_STEP``)."""
+    steps = seed_plan(experiment, sparsities, with_dense_small)
+    if not 0 <= index < len(steps):
+        raise ValueError(f"index={index} is out of range; allowed: [0, {len(steps) - 1}]")
+    steps[index]()
+
+
+def helper_calls(
+    experiment: Experiment, sparsities: list[float], seeds: list[int], small: list[int]
+) -> list[tuple[str, dict[str, Any], int]]:
+    """Every step of the study at every seed, in the order :func:`collect` runs them, as
+    calls of :func:`beside.beside`. Every seed's plan has the same steps (the matched
+    fraction depends on the architecture alone) but dense-small, which comes last."""
+    count = len(seed_plan(experiment, sparsities, with_dense_small=False))
+    calls = []
+    for seed in seeds:
+        args = {"sparsities": list(sparsities), "with_dense_small": seed in small}
+        for index in range(count + (seed in small)):
+            calls.append((EQUAL_SIZE_STEP, {**args, "index": index}, seed))
+    return calls
 
 
 def seed_runs(
@@ -250,7 +280,11 @@ def collect(
     each variant's model. Dense-small runs only at ``dense_small_seeds`` (training it takes
     minutes), so its records, and those it is compared with, are over those seeds alone."""
     small = dense_small_at(experiment.settings, sparsities, seeds, dense_small_seeds)
+    # Alone, a helper process runs the steps from the last seed's last while this one runs
+    # them from the first (``beside``); under `reproduce` the second core is already busy.
+    helper = beside(experiment, helper_calls(experiment, sparsities, seeds, small))
     sweeps = [seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds]
+    finish(helper)
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
     small_sweeps = [
         {key: sweep[key] for key in SMALL_VARIANTS}

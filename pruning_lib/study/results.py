@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
+from .beside import beside, finish
 from .experiment import Experiment
 from .files import write_json
 from .parameters import SHARED
@@ -46,13 +47,23 @@ def main_metric(task: str) -> str:
     return MAIN_METRIC.get(task, "exact_match")
 
 
+def sweep_calls(sparsities: list[float]) -> list[tuple[tuple[str, float], str, dict[str, Any]]]:
+    """The main sweep of one seed as ((variant, sparsity), method of Experiment, keyword
+    arguments), in the order it runs: what :func:`main_sweep` and a helper process run."""
+    calls = [(("dense", 0.0), "dense", {}), (("control", 0.0), "control", {})]
+    for sparsity in sparsities:
+        args = {"sparsity": sparsity, "scope": "layer"}
+        calls.append((("one-shot", sparsity), "oneshot", args))
+        calls.append((("fine-tuned", sparsity), "oneshot", {**args, "finetune": True}))
+    return calls
+
+
 def main_sweep(experiment: Experiment, sparsities: list[float]) -> dict[tuple[str, float], Any]:
     """The runs of one seed, keyed by (variant, sparsity); cached runs return at once."""
-    runs = {("dense", 0.0): experiment.dense(), ("control", 0.0): experiment.control()}
-    for sparsity in sparsities:
-        runs[("one-shot", sparsity)] = experiment.oneshot(sparsity, scope="layer")
-        runs[("fine-tuned", sparsity)] = experiment.oneshot(sparsity, "layer", finetune=True)
-    return runs
+    return {
+        key: getattr(experiment, method)(**kwargs)
+        for key, method, kwargs in sweep_calls(sparsities)
+    }
 
 
 def with_seed(experiment: Experiment, seed: int) -> Experiment:
@@ -128,7 +139,14 @@ def collect(
     from ..efficiency import parameter_counts
 
     seeds = [experiment.settings.seed] if seeds is None else list(seeds)
+    # Alone, a helper process runs the sweep from the last seed's last run while this one
+    # runs it from the first (``beside``); under `reproduce` the second core is already busy.
+    calls = [
+        (method, kwargs, seed) for seed in seeds for _, method, kwargs in sweep_calls(sparsities)
+    ]
+    helper = beside(experiment, calls)
     sweeps = [main_sweep(with_seed(experiment, seed), sparsities) for seed in seeds]
+    finish(helper)
     sets = experiment.eval_sets()
     records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
