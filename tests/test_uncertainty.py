@@ -196,3 +196,51 @@ def test_qa_noise_of_two_runs_pairs_their_items():
     del a["nq_open"][CORRECT]  # without the outcomes: both runs' item terms, unpaired
     unpaired = qa_noise(Sets(), a, b)
     assert unpaired == pytest.approx(math.hypot(qa_noise(Sets(), a), qa_noise(Sets(), b)))
+
+
+def test_the_ratio_item_term_matches_a_bootstrap_over_items():
+    """Retention (pruned / dense on the same items): the delta method item by item agrees
+    with resampling the items, an independent estimate of the same spread."""
+    import random
+    import statistics
+
+    from pruning_lib.study.uncertainty import ratio_item_term
+
+    rng = random.Random(0)
+    n = 400
+    dense = ["1" if rng.random() < 0.8 else "0" for _ in range(n)]
+    # the pruned model mostly keeps what dense gets right: the two runs move together
+    pruned = [("1" if rng.random() < 0.85 else "0") if x == "1" else "0" for x in dense]
+    a, b = "".join(pruned), "".join(dense)
+    ratios = []
+    for _ in range(2000):
+        sample = [rng.randrange(n) for _ in range(n)]
+        ratios.append(sum(int(a[i]) for i in sample) / sum(int(b[i]) for i in sample))
+    bootstrap = 1.959964 * statistics.stdev(ratios)
+    term = ratio_item_term([a], [b])
+    assert abs(term - bootstrap) / bootstrap < 0.1
+    # Taken as independent runs, the same two scores would look nearly twice as noisy.
+    p, q = a.count("1") / n, b.count("1") / n
+    unpaired = (p / q) * math.hypot(item_term(p, n) / p, item_term(q, n) / q)
+    assert unpaired > 1.5 * term
+
+
+def test_retention_pairs_items_where_the_records_hold_them():
+    from pruning_lib.study.results import retention
+    from pruning_lib.study.uncertainty import ratio_item_term
+
+    dense, pruned = ["1101", "1110"], ["1001", "0110"]
+    records = [
+        {"variant": "dense", "sparsity": 0.0, "task": "nq_open", "metric": "exact_match",
+         "values": [0.75, 0.75], "mean": 0.75, "item_half": 0.4, CORRECT: dense},
+        {"variant": "one-shot", "sparsity": 0.5, "task": "nq_open", "metric": "exact_match",
+         "values": [0.5, 0.5], "mean": 0.5, "item_half": 0.45, CORRECT: pruned},
+    ]  # fmt: skip
+    centre, half_width = retention(records, "one-shot", 0.5, "nq_open", "dense")
+    assert centre == pytest.approx(2 / 3)
+    # the seeds agree (t term 0): only the items' term of the ratio remains
+    assert half_width == pytest.approx(ratio_item_term(pruned, dense))
+    for record in records:
+        del record[CORRECT]
+    _, unpaired = retention(records, "one-shot", 0.5, "nq_open", "dense")
+    assert unpaired == pytest.approx((2 / 3) * math.hypot(0.45 / 0.5, 0.4 / 0.75))

@@ -21,7 +21,16 @@ from .experiment import Experiment
 from .files import write_json
 from .parameters import SHARED
 from .tasks import DISPLAY_NAMES, TASK_NAMES
-from .uncertainty import CORRECT, half, mean_item_term, paired, summarize, t95, verdict
+from .uncertainty import (
+    CORRECT,
+    half,
+    mean_item_term,
+    paired,
+    ratio_item_term,
+    summarize,
+    t95,
+    verdict,
+)
 
 VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
 QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
@@ -288,7 +297,9 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
 
 def retention(records: list[dict], variant: str, sparsity: float, task: str, base: str):
     """Score / base score seed by seed: the mean ratio and its 95% half-width (the t
-    interval over seeds, and the items' terms carried through the ratio)."""
+    interval over seeds, and the items' term of the ratio: item by item where both records
+    hold their outcomes, ``uncertainty.ratio_item_term``, else both runs' terms carried
+    through the ratio as if independent)."""
     metric = main_metric(task)
     a = find(records, variant, sparsity, task, metric)
     b = find(records, base, 0.0, task, metric)
@@ -298,7 +309,11 @@ def retention(records: list[dict], variant: str, sparsity: float, task: str, bas
     k = len(ratios)
     centre = sum(ratios) / k
     seeds = t95(k - 1) * summarize(ratios)["sd"] / math.sqrt(k) if k > 1 else 0.0
-    items = centre * math.hypot(a["item_half"] / max(a["mean"], 1e-12), b["item_half"] / b["mean"])
+    if CORRECT in a and CORRECT in b:
+        items = ratio_item_term(a[CORRECT], b[CORRECT])
+    else:
+        relative = math.hypot(a["item_half"] / max(a["mean"], 1e-12), b["item_half"] / b["mean"])
+        items = centre * relative
     return centre, math.hypot(seeds, items)
 
 

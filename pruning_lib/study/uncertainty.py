@@ -18,7 +18,8 @@ difference averaged over the seeds, ``1.96 * sd / sqrt(n)``), because the same i
 the two scores move together: an item both runs get right or both get wrong says nothing
 about their difference. Where the runs' item-by-item outcomes are not at hand it falls back
 to the root of the sum of both runs' squared item terms, which ignores that pairing and is
-larger. Both terms hold the seed-by-item interaction, so the sum counts it twice: the
+larger. A retention (a pruned score over the dense score, Figures 3 and 4) takes its item
+term item by item too (:func:`ratio_item_term`). Both terms hold the seed-by-item interaction, so the sum counts it twice: the
 interval errs wide. A mean over tasks treats their item sets as independent; the choice
 sets ask some of the same facts as the QA sets, so for a mean that mixes them (the mean of
 all six) the item term is somewhat too small. Two independent runs (another machine's
@@ -143,6 +144,33 @@ def paired_item_term(a: list[str], b: list[str]) -> float:
     diffs = [sum(int(x[i]) - int(y[i]) for x, y in zip(a, b)) / k for i in range(n)]
     diffs += [1.0, -1.0]
     return Z95 * stdev(diffs) / math.sqrt(len(diffs))
+
+
+def ratio_item_term(a: list[str], b: list[str]) -> float:
+    """The 95% half-width that the sample of items gives the ratio ``mean(a) / mean(b)`` of
+    two runs scored on the same items (a retention: pruned score over dense score), by the
+    delta method item by item: ``1.96 * sd(a_i - R b_i) / (sqrt(n) * mean(b))``, where
+    ``a_i`` and ``b_i`` are each item's outcome averaged over the seeds and ``R`` the ratio,
+    with the pseudo-items of :func:`paired_item_term` (one item only ``a`` gets right, one
+    only ``b``). Where ``R`` is 1 it is that term over ``mean(b)``.
+
+    Example:
+        >>> a, b = ["1100"], ["1000"]
+        >>> round(ratio_item_term(a, a), 3) == round(paired_item_term(a, a) / 0.5, 3)
+        True
+        >>> round(ratio_item_term(a, b), 3)  # R = 2: 1 - 2, 1, 0, 0 and the pseudo 1, -2
+        3.742
+    """
+    if len(a) != len(b) or not a or len({len(x) for x in (*a, *b)}) != 1:
+        raise ValueError("a and b need one outcome string per seed each, all of one length")
+    n, k = len(a[0]), len(a)
+    mean_a = [sum(int(x[i]) for x in a) / k for i in range(n)]
+    mean_b = [sum(int(y[i]) for y in b) / k for i in range(n)]
+    if sum(mean_b) == 0:
+        raise ValueError("b gets no item right: the ratio mean(a) / mean(b) is undefined")
+    ratio = sum(mean_a) / sum(mean_b)
+    terms = [x - ratio * y for x, y in zip(mean_a, mean_b, strict=True)] + [1.0, -ratio]
+    return Z95 * stdev(terms) / math.sqrt(len(terms)) / (sum(mean_b) / n)
 
 
 def paired_items(a: dict[str, Any], b: dict[str, Any]) -> float | None:
