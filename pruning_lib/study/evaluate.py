@@ -319,7 +319,7 @@ def evaluate_all(
     batch_size: int = 32,
     max_new_tokens: int | None = None,
     progress: bool = False,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | str]]:
     """Every task of ``sets``, in the paper's order."""
     was_training = model.training
     model.eval()

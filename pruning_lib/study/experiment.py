@@ -198,7 +198,7 @@ class Experiment:
         return self._stream
 
     # -- evaluation and caching ---------------------------------------------------------
-    def evaluate(self, model, items: int | None = None) -> dict[str, dict[str, float]]:
+    def evaluate(self, model, items: int | None = None) -> dict[str, dict[str, float | str]]:
         """Every task's scores; ``items``: only the first that many items of each set."""
         sets = self.eval_sets()
         if items is not None:

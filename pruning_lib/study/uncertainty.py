@@ -19,11 +19,12 @@ the two scores move together: an item both runs get right or both get wrong says
 about their difference. Where the runs' item-by-item outcomes are not at hand it falls back
 to the root of the sum of both runs' squared item terms, which ignores that pairing and is
 larger. A retention (a pruned score over the dense score, Figures 3 and 4) takes its item
-term item by item too (:func:`ratio_item_term`). Both terms hold the seed-by-item interaction, so the sum counts it twice: the
-interval errs wide. A mean over tasks treats their item sets as independent; the choice
-sets ask some of the same facts as the QA sets, so for a mean that mixes them (the mean of
-all six) the item term is somewhat too small. Two independent runs (another machine's
-``results.json`` against ours) combine their whole half-widths (:func:`difference`).
+term item by item too (:func:`ratio_item_term`). Both terms hold the seed-by-item
+interaction, so the sum counts it twice: the interval errs wide. A mean over tasks treats
+their item sets as independent; the choice sets ask some of the same facts as the QA sets,
+so for a mean that mixes them (the mean of all six) the item term is somewhat too small.
+Two independent runs (another machine's ``results.json`` against ours) combine their whole
+half-widths (:func:`difference`).
 
 Example:
     >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
