@@ -7,8 +7,12 @@ and fine-tuning with masks held, evaluated on the paper's six tasks.
 The pruning core (``Pruner``, the mask functions, schedules, the hook protocol) imports
 torch and safetensors only; ``train`` and ``TrainConfig`` load the training loop
 (Accelerate) when first used.
+
+Importing it pins torch's CPU kernels to their AVX2 versions on x86 (``_cpu.py``), so that
+CPU results are the same bit for bit on machines with and without AVX-512.
 """
 
+from ._cpu import cpu_kernels  # first: importing it pins the CPU kernels
 from .hooks import HookList, TrainHooks
 from .patterns import NM, RowWise, Units
 from .prune import Pruner, prunable_weights, sparsity_report
@@ -24,6 +28,7 @@ from .selection import (
 )
 
 __all__ = [
+    "cpu_kernels",
     "HookList",
     "L1Penalty",
     "MagnitudeScores",

@@ -17,7 +17,7 @@ from typing import Any
 from .evaluate import main_metric
 from .experiment import Experiment
 from .parameters import check_parameters, parameters_in
-from .runtime import describe_environment, seed_everything
+from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
 from .tasks import DISPLAY_NAMES, TASK_NAMES
 from .uncertainty import CORRECT
@@ -39,6 +39,8 @@ def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     seed_everything(settings.seed)
     experiment = Experiment(settings, progress=progress)
     print(describe_environment())
+    if experiment.device.type == "cpu":
+        check_cpu_kernels()
     return experiment
 
 

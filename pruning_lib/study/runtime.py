@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import random
 import sys
+import warnings
 
 import numpy as np
 import torch
 
+from .._cpu import cpu_kernels
 from ..checks import check_number
 
 # Where Colab installs the package from; the notebooks' first cell reads it.
@@ -67,4 +69,20 @@ def describe_environment() -> str:
     )
     gpu = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
     threads = torch.get_num_threads()
-    return f"{where}, torch {torch.__version__}, device {device}{gpu}, {threads} threads"
+    kernels = f", {cpu_kernels()} kernels" if device.type == "cpu" else ""
+    return f"{where}, torch {torch.__version__}, device {device}{gpu}, {threads} threads{kernels}"
+
+
+def check_cpu_kernels() -> None:
+    """Warn where torch chose its AVX-512 CPU kernels before ``pruning_lib`` could pin the
+    AVX2 ones (a torch operation ran first): results then differ in the last bits from those
+    of other machines and from the committed notebooks (see ``pruning_lib/_cpu.py``)."""
+    if cpu_kernels().startswith("AVX512") and os.environ.get("ATEN_CPU_CAPABILITY") == "avx2":
+        warnings.warn(
+            "torch uses its AVX-512 CPU kernels: a torch operation ran before pruning_lib was "
+            "imported, so its AVX2 pin came too late and CPU results will differ in the last "
+            "bits from other machines'. Import pruning_lib first, or start Python with "
+            "ATEN_CPU_CAPABILITY=avx2.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
