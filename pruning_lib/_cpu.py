@@ -24,23 +24,33 @@ PINNED = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA
 
 
 def pin_cpu_kernels() -> dict[str, str]:
-    """Set the variables of :data:`PINNED` that are not set, on x86; returns those set."""
+    """Set each variable of :data:`PINNED` that is unset (or empty), on x86 only.
+
+    Returns:
+        The variables this call set, with their values (empty off x86, or where every one
+        was set already).
+    """
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return {}
     pinned = {}
     for name, value in PINNED.items():
-        if name not in os.environ:
+        if not os.environ.get(name):  # an empty value is unset to torch and MKL too
             os.environ[name] = value
             pinned[name] = value
     return pinned
 
 
 def cpu_kernels() -> str:
-    """The CPU kernels torch uses (``AVX2``, ``AVX512``, ``DEFAULT``, ...): the first CPU
-    operation fixes them, so this tells whether the pin came in time."""
+    """The CPU kernels torch uses; its first CPU operation fixes them, so this tells whether
+    the pin came in time.
+
+    Returns:
+        ``"AVX2"``, ``"AVX512"``, ``"DEFAULT"`` (no vector extension used) or another name
+        of ``torch.backends.cpu.get_cpu_capability()``.
+    """
     import torch
 
     return torch.backends.cpu.get_cpu_capability()
 
 
-PINNED_ON_IMPORT = pin_cpu_kernels()  # before any torch operation has chosen its kernels
+pin_cpu_kernels()  # on import: before any torch operation has chosen its kernels

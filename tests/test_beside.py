@@ -1,10 +1,20 @@
 """The helper process of a notebook: it fills the same cache with the same results."""
 
+import contextlib
 import json
+import os
 
 import pytest
 
-from pruning_lib.study.beside import WORKERS_ENV, beside, finish, stop, workers
+from pruning_lib.study.beside import (
+    EQUAL_SIZE_STEP,
+    WORKERS_ENV,
+    beside,
+    finish,
+    run_calls,
+    stop,
+    workers,
+)
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.parameters import Settings
 
@@ -121,8 +131,49 @@ def test_the_helper_runs_another_seeds_sweep_and_equal_size_steps(tmp_path, monk
         assert json.dumps(ours[key], sort_keys=True) == json.dumps(theirs[key], sort_keys=True)
 
 
-def test_a_seed_must_be_a_whole_number(tmp_path, monkeypatch):
+def test_a_call_must_name_a_whole_number_seed(tmp_path, monkeypatch):
     monkeypatch.setenv(WORKERS_ENV, "2")
     experiment = _experiment(tmp_path)
     with pytest.raises(ValueError, match="the seed of 'dense' must be an int, not '1'"):
         beside(experiment, [("dense", {}, "1"), ("dense", {})])
+    with pytest.raises(ValueError, match="the seed of 'dense' must be an int, not True"):
+        beside(experiment, [("dense", {}, True), ("dense", {})])
+    with pytest.raises(ValueError, match=r"must be \(method, kwargs\) or \(method, kwargs, seed\)"):
+        beside(experiment, [("dense",), ("dense", {})])
+
+
+def test_a_helper_whose_notebook_is_gone_stops(tmp_path):
+    """A kernel killed outright runs no exit handler: its helper sees its parent change and
+    stops before the next call instead of running minutes of work for nobody."""
+    experiment = _experiment(tmp_path)
+    calls = [("dense", {}), ("dense", {}, 1)]
+    assert run_calls(experiment, calls, parent=-1) == 0  # not our parent: nothing runs
+    assert not (tmp_path / "results").exists()
+    assert run_calls(experiment, calls[:1], parent=os.getppid()) == 1
+
+
+def test_07_and_09_hand_the_helper_the_runs_they_compute(tmp_path, monkeypatch):
+    """The calls that results.collect (07) and equal_size.collect (09, dense-small at one
+    seed) give their helper, run first, leave the notebooks nothing to compute."""
+    from pruning_lib.study import equal_size, results
+
+    experiment = _experiment(tmp_path)
+    files = tmp_path / "results"
+    seen = {}
+
+    @contextlib.contextmanager
+    def helper_first(exp, calls):  # a helper that finishes before the notebook starts
+        run_calls(exp, list(reversed(calls)))
+        seen["files"] = sorted(p.name for p in files.glob("*.json"))
+        seen["calls"] = calls
+        yield None
+
+    for module in (results, equal_size):
+        monkeypatch.setattr(module, "helping", helper_first)
+    results.collect(experiment, [0.5], seeds=[0, 1])
+    assert {seed for *_, seed in seen["calls"]} == {0, 1}
+    assert sorted(p.name for p in files.glob("*.json")) == seen["files"]
+    equal_size.collect(experiment, [0.5], seeds=[0, 1], dense_small_seeds=[1])
+    assert sum(call[0] == EQUAL_SIZE_STEP for call in seen["calls"]) == len(seen["calls"])
+    assert sorted(p.name for p in files.glob("*.json")) == seen["files"]
+    assert any(p.startswith("dense_small-") for p in seen["files"])  # seed 1's, by the helper

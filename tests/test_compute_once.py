@@ -92,3 +92,12 @@ def test_a_baseline_in_training_elsewhere_is_waited_for_not_trained_again(
     assert (folder / "model.safetensors").read_bytes() == (
         trained / "model.safetensors"
     ).read_bytes()
+
+
+def test_a_work_that_leaves_no_result_is_an_error_not_a_loop(tmp_path):
+    from pruning_lib.study.files import run_once
+
+    calls = []
+    with pytest.raises(RuntimeError, match="the work ran but left its result missing"):
+        run_once(tmp_path / "x.lock", lambda: False, lambda: calls.append(1))
+    assert calls == [1] and not (tmp_path / "x.lock").exists()

@@ -4,8 +4,11 @@ import os
 import platform
 import subprocess
 import sys
+import warnings
 
 import pytest
+
+from pruning_lib._cpu import PINNED
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 PROBE = (
@@ -15,7 +18,7 @@ PROBE = (
 
 
 def _run(code: str, **env: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
+    clean = {k: v for k, v in os.environ.items() if k not in PINNED}
     result = subprocess.run(
         [sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True
     )
@@ -31,6 +34,31 @@ def test_importing_the_package_pins_the_avx2_kernels_on_x86():
         assert variable == "avx2" and kernels in ("AVX2", "DEFAULT")
     else:
         assert variable == "None"  # nothing is pinned off x86
+
+
+@pytest.mark.skipif(not X86, reason="the AVX2 pin exists on x86 only")
+def test_an_empty_variable_counts_as_unset():
+    kernels, variable = _run(PROBE, ATEN_CPU_CAPABILITY="").split()
+    assert variable == "avx2" and kernels in ("AVX2", "DEFAULT")
+
+
+def test_start_warns_where_torch_chose_avx512_despite_the_pin(monkeypatch):
+    """Whatever this machine's processor: the check reads the kernels torch reports."""
+    from pruning_lib.study import runtime
+
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.setattr(runtime, "cpu_kernels", lambda: "AVX512")
+    with pytest.warns(RuntimeWarning, match="its AVX2 pin came too late"):
+        runtime.check_cpu_kernels()
+    monkeypatch.setattr(runtime, "cpu_kernels", lambda: "AVX2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runtime.check_cpu_kernels()  # pinned in time: nothing said
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
+    monkeypatch.setattr(runtime, "cpu_kernels", lambda: "AVX512")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runtime.check_cpu_kernels()  # AVX-512 asked for: nothing said
 
 
 def test_a_choice_of_your_own_is_kept():

@@ -144,20 +144,18 @@ def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(exp
 def test_a_curve_of_another_length_is_another_cached_run(experiment):
     """The curve is part of a fine-tuning run's cached result, so its length is part of the
     key: the equal-size study (no curve) must not hand its run to 07 (a four-point curve),
-    nor the other way round, whichever of them ran first. The default stays out of the key
-    (cached runs keep their names)."""
-    from pruning_lib.study.experiment import CURVE_POINTS
-
+    nor the other way round, whichever of them ran first."""
+    full = experiment.oneshot(0.3, "layer", finetune=True)  # four points, computed first
     bare = experiment.oneshot(0.3, "layer", finetune=True, curve_points=0)
-    full = experiment.oneshot(0.3, "layer", finetune=True)
+    assert [point["step"] for point in full["curve"]] == [0, 1, 2, 3, 4]
     assert [point["step"] for point in bare["curve"]] == [0]
-    assert [point["step"] for point in full["curve"]] == [0, 1, 2, 3, 4][: CURVE_POINTS + 1]
     assert bare["scores"] == full["scores"]  # the same weights, evaluated once more or not
-    default_key = experiment.key("oneshot", sparsity=0.3, scope="layer", steps=4)
-    assert (experiment.cache / "results" / f"{default_key}.json").is_file()
+    again = experiment.oneshot(0.3, "layer", finetune=True)  # read back: still its own curve
+    assert [point["step"] for point in again["curve"]] == [0, 1, 2, 3, 4]
+    bare_control = experiment.control(curve_points=0)
     control = experiment.control(curve_points=2)
+    assert [point["step"] for point in bare_control["curve"]] == [0]
     assert [point["step"] for point in control["curve"]] == [0, 2, 4]
-    assert len(experiment.control()["curve"]) == CURVE_POINTS + 1
 
 
 def test_a_scan_run_and_its_dense_reference_use_the_same_first_items(experiment):

@@ -74,19 +74,22 @@ def build_baseline(
         _train(world_config, model_config, train_config, folder, progress)
         return folder
 
-    def make() -> None:
+    def copy_or_train() -> None:
         if not _copy_committed(folder):
             _train(world_config, model_config, train_config, folder, progress)
 
     # One process trains it; another that needs it meanwhile (a notebook's helper, the
     # second process of `reproduce`) waits for it instead of training it a second time.
     lock = folder.with_name(folder.name + ".lock")
-    run_once(lock, (folder / "model.safetensors").is_file, make)
+    run_once(lock, (folder / "model.safetensors").is_file, copy_or_train)
     return folder
 
 
-def _train(world_config, model_config: ModelConfig, train_config, folder: Path, progress: bool):
-    """Train the baseline of these configs into ``folder`` (written atomically)."""
+def _train(
+    world_config, model_config: ModelConfig, train_config, folder: Path, progress: bool
+) -> None:
+    """Train the baseline of these configs into ``folder``, written atomically (a folder
+    appears whole or not at all: ``save_model``)."""
     world = generate(world_config)
     tokenizer = train_tokenizer(world.train_documents, model_config.vocab_size)
     seed_everything(train_config.seed)

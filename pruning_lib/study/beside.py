@@ -24,6 +24,7 @@ trained baseline, so it is not a doctest; see ``tests/test_beside.py`` and noteb
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -38,6 +39,8 @@ WORKERS_ENV = "PRUNING_LIB_WORKERS"
 # 09's equal-size study (``equal_size.run_step``).
 ALLOWED = ("l1", "layer_alone", "oneshot", "iterative", "threshold", "control", "dense")
 EQUAL_SIZE_STEP = "equal_size_step"
+# (method, keyword arguments) or (method, keyword arguments, training seed)
+Call = tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], int]
 _running: list[subprocess.Popen] = []  # helpers of this process that may still run
 
 
@@ -56,9 +59,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-Call = tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], int]
-
-
 def beside(experiment, calls: list[Call]) -> subprocess.Popen | None:
     """Start the helper on ``calls`` (``(method of Experiment, keyword arguments[, seed])``,
     in the order the notebook will run them), or return None where it would not help: one worker
@@ -66,10 +66,12 @@ def beside(experiment, calls: list[Call]) -> subprocess.Popen | None:
     device, already busy), or fewer than two calls. A helper still running from an earlier
     call (an interrupted cell) is stopped first, so that at most one runs."""
     for call in calls:
+        if len(call) not in (2, 3):
+            raise ValueError(f"calls: {call!r} must be (method, kwargs) or (method, kwargs, seed)")
         if call[0] not in (*ALLOWED, EQUAL_SIZE_STEP):
             allowed = [*ALLOWED, EQUAL_SIZE_STEP]
             raise ValueError(f"calls: {call[0]!r} is not allowed; allowed: {allowed}")
-        if len(call) == 3 and not isinstance(call[2], int):
+        if len(call) == 3 and (isinstance(call[2], bool) or not isinstance(call[2], int)):
             raise ValueError(f"calls: the seed of {call[0]!r} must be an int, not {call[2]!r}")
     stop()
     threads = experiment.settings.threads or 1
@@ -77,7 +79,11 @@ def beside(experiment, calls: list[Call]) -> subprocess.Popen | None:
         return None
     if experiment.device.type != "cpu" or len(calls) < 2:
         return None
-    payload = {"settings": dataclasses.asdict(experiment.settings), "calls": calls}
+    payload = {
+        "settings": dataclasses.asdict(experiment.settings),
+        "calls": calls,
+        "parent": os.getpid(),  # the helper stops when its notebook is gone
+    }
     log = experiment.cache / f"beside-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as stream:  # the child keeps its own handle
@@ -117,6 +123,25 @@ def finish(process: subprocess.Popen | None) -> None:
         _running.remove(process)
 
 
+@contextlib.contextmanager
+def helping(experiment, calls: list[Call]):
+    """``beside`` for the length of a ``with`` block: the helper is waited for at its end
+    (:func:`finish`), and stopped at once if the block fails (nothing is left to share).
+
+    Example (not a doctest: it needs a trained baseline)::
+
+        with helping(experiment, calls):
+            runs = [getattr(experiment, name)(**kwargs) for name, kwargs in calls]
+    """
+    process = beside(experiment, calls)
+    try:
+        yield process
+    except BaseException:
+        stop()
+        raise
+    finish(process)
+
+
 @atexit.register
 def stop() -> None:
     """Stop every helper of this process that still runs (an interrupted notebook)."""
@@ -130,25 +155,40 @@ def stop() -> None:
                 process.kill()
 
 
-def main() -> int:
-    """Read the settings and calls from stdin and run the calls from the last."""
-    from ..config import from_dict
+def run_calls(experiment, calls: list[Call], parent: int | None = None) -> int:
+    """Run ``calls`` on ``experiment`` (or on the same experiment trained with a call's seed)
+    in the order given; stop early if ``parent`` (a pid) is no longer our parent process (a
+    notebook whose kernel was killed). Returns the number of calls run."""
     from .equal_size import run_step
-    from .experiment import Experiment
-    from .parameters import Settings
     from .results import with_seed
 
-    payload = json.loads(sys.stdin.read())
-    experiment = Experiment(from_dict(Settings, payload["settings"]), progress=False)
-    seeded: dict[int, Experiment] = {}  # one experiment a seed: its baseline loads once
-    for name, kwargs, *seed in reversed(payload["calls"]):
+    seeded: dict[int, Any] = {}  # one experiment a seed: its baseline loads once
+    done = 0
+    for name, kwargs, *seed in calls:
+        if parent is not None and os.getppid() != parent:
+            break
         target = experiment
         if seed:
-            target = seeded.setdefault(seed[0], with_seed(experiment, seed[0]))
+            if seed[0] not in seeded:
+                seeded[seed[0]] = with_seed(experiment, seed[0])
+            target = seeded[seed[0]]
         if name == EQUAL_SIZE_STEP:
             run_step(target, **kwargs)
         else:
             getattr(target, name)(**kwargs)
+        done += 1
+    return done
+
+
+def main() -> int:
+    """Read the settings and calls from stdin and run the calls from the last."""
+    from ..config import from_dict
+    from .experiment import Experiment
+    from .parameters import Settings
+
+    payload = json.loads(sys.stdin.read())
+    experiment = Experiment(from_dict(Settings, payload["settings"]), progress=False)
+    run_calls(experiment, list(reversed(payload["calls"])), payload.get("parent"))
     return 0
 
 

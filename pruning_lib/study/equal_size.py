@@ -31,7 +31,7 @@ from typing import Any
 from ..efficiency import parameter_counts
 from ..structured import _layers, _mlp_modules, _spec, output_rows, shrink_mlp
 from .baseline import build_baseline
-from .beside import EQUAL_SIZE_STEP, beside, finish
+from .beside import EQUAL_SIZE_STEP, helping
 from .experiment import CURVE_POINTS, Experiment
 from .model import load_causal_lm, small_gpt
 from .results import QA_TASKS, make_records, mean_record, with_seed
@@ -282,9 +282,10 @@ def collect(
     small = dense_small_at(experiment.settings, sparsities, seeds, dense_small_seeds)
     # Alone, a helper process runs the steps from the last seed's last while this one runs
     # them from the first (``beside``); under `reproduce` the second core is already busy.
-    helper = beside(experiment, helper_calls(experiment, sparsities, seeds, small))
-    sweeps = [seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds]
-    finish(helper)
+    with helping(experiment, helper_calls(experiment, sparsities, seeds, small)):
+        sweeps = [
+            seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds
+        ]
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
     small_sweeps = [
         {key: sweep[key] for key in SMALL_VARIANTS}

@@ -41,9 +41,9 @@ from .runtime import pick_device, seed_everything, set_threads
 from .tasks import TASK_NAMES
 from .toyworld import EVAL_VERSION, generate
 
-# Evaluations along a fine-tuning run (its recovery curve). The default is left out of a
-# run's cache key, so that the keys of the defaults stay what they were; any other count
-# enters it (the curve is part of the cached result).
+# Evaluations along a fine-tuning run (its recovery curve). The count is in the run's cache
+# key, since the curve is part of the cached result: a run without one (09's) and the same
+# run with one (07's) are two results, whichever was computed first.
 CURVE_POINTS = 4
 # The toy world and model at two sizes: the tutorial's, and seconds-long for tests.
 TOY_SIZES = {
@@ -346,7 +346,7 @@ class Experiment:
             extra["pattern"] = pattern
         if checkpoints is not None:
             extra["checkpoints"] = checkpoints
-        elif steps and curve_points != CURVE_POINTS:  # a run's curve is part of its result
+        elif steps:  # the curve is part of a fine-tuning run's cached result
             extra["curve_points"] = curve_points
         return self.cached(
             self.key("oneshot", sparsity=sparsity, scope=scope, steps=steps, **extra), compute
@@ -413,8 +413,8 @@ class Experiment:
                 "curve": [{"step": 0, "scores": before}] + curve,
             }
 
-        extra = {"curve_points": curve_points} if curve_points != CURVE_POINTS else {}
-        return self.cached(self.key("control", steps=steps, **extra), compute)
+        key = self.key("control", steps=steps, curve_points=curve_points)
+        return self.cached(key, compute)
 
     def iterative(self, sparsity: float, iterations: int, scope: str = "layer") -> dict[str, Any]:
         """Prune the same rate of the remaining weights ``iterations`` times within one

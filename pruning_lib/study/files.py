@@ -80,7 +80,9 @@ def run_once(
     holding the claim waits until that one is done instead of doing the same work twice.
 
     The claim is ``lock`` created exclusively and holding the owner's pid; a claim whose
-    process is gone (killed, crashed) is taken over.
+    process is gone (killed, crashed) is taken over. (Two waiters that both find the owner
+    dead may both take over and do the work twice; the atomic writes keep the result whole.
+    Our runs have at most two processes, so that takes a third that died.)
     """
     lock.parent.mkdir(parents=True, exist_ok=True)
     while not done():
@@ -97,6 +99,8 @@ def run_once(
             os.close(handle)
             if not done():
                 work()
+                if not done():  # a work that does not do what done() checks: never loop
+                    raise RuntimeError(f"{lock.name}: the work ran but left its result missing")
         finally:
             lock.unlink(missing_ok=True)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .beside import beside, finish
+from .beside import helping
 from .experiment import Experiment
 from .files import write_json
 from .parameters import SHARED
@@ -153,9 +153,8 @@ def collect(
     calls = [
         (method, kwargs, seed) for seed in seeds for _, method, kwargs in sweep_calls(sparsities)
     ]
-    helper = beside(experiment, calls)
-    sweeps = [main_sweep(with_seed(experiment, seed), sparsities) for seed in seeds]
-    finish(helper)
+    with helping(experiment, calls):
+        sweeps = [main_sweep(with_seed(experiment, seed), sparsities) for seed in seeds]
     sets = experiment.eval_sets()
     records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model

@@ -84,5 +84,5 @@ def check_cpu_kernels() -> None:
             "bits from other machines'. Import pruning_lib first, or start Python with "
             "ATEN_CPU_CAPABILITY=avx2.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,  # the notebook cell that called start()
         )

@@ -18,13 +18,13 @@ difference averaged over the seeds, ``1.96 * sd / sqrt(n)``), because the same i
 the two scores move together: an item both runs get right or both get wrong says nothing
 about their difference. Where the runs' item-by-item outcomes are not at hand it falls back
 to the root of the sum of both runs' squared item terms, which ignores that pairing and is
-larger. A retention (a pruned score over the dense score, Figures 3 and 4) takes its item
-term item by item too (:func:`ratio_item_term`). Both terms hold the seed-by-item
-interaction, so the sum counts it twice: the interval errs wide. A mean over tasks treats
-their item sets as independent; the choice sets ask some of the same facts as the QA sets,
-so for a mean that mixes them (the mean of all six) the item term is somewhat too small.
-Two independent runs (another machine's ``results.json`` against ours) combine their whole
-half-widths (:func:`difference`).
+larger. The seed and item terms both hold the seed-by-item interaction, so their sum
+counts it twice: the interval errs wide. A retention (a pruned score over the dense score,
+Figures 3 and 4) takes its item term item by item too (:func:`ratio_item_term`). A mean
+over tasks treats their item sets as independent; the choice sets ask some of the same
+facts as the QA sets, so for a mean that mixes them (the mean of all six) the item term is
+somewhat too small. Two independent runs (another machine's ``results.json`` against ours)
+combine their whole half-widths (:func:`difference`).
 
 Example:
     >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
@@ -153,7 +153,8 @@ def ratio_item_term(a: list[str], b: list[str]) -> float:
     delta method item by item: ``1.96 * sd(a_i - R b_i) / (sqrt(n) * mean(b))``, where
     ``a_i`` and ``b_i`` are each item's outcome averaged over the seeds and ``R`` the ratio,
     with the pseudo-items of :func:`paired_item_term` (one item only ``a`` gets right, one
-    only ``b``). Where ``R`` is 1 it is that term over ``mean(b)``.
+    only ``b``; they enter the spread and the count ``n + 2``, not ``R`` or ``mean(b)``,
+    which stay the real items'). Where ``R`` is 1 it is that term over ``mean(b)``.
 
     Example:
         >>> a, b = ["1100"], ["1000"]
