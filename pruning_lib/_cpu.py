@@ -5,8 +5,9 @@ processor offers: AVX-512 where there is some, else AVX2. The two sum in other o
 the same training, seed and thread count give other weights in the last bits, which 1,600
 steps turn into other scores: the committed baselines retrained on an AVX-512 machine
 differed from those trained on an AVX2 one (`tests/test_baseline_retrain.py`). Pinning the
-AVX2 kernels, which every x86 machine of the last decade has, makes them agree; it costs
-nothing measurable on our small models (a baseline trained in 378 s pinned, 386 s not).
+AVX2 kernels, which every x86 machine of the last decade has, makes them agree. No slowdown
+was seen on our small model (seed 0's baseline trained in 378 s pinned and 386 s not, one
+run each on an AVX-512 machine); the gpt2-small-sized benchmarks were not timed both ways.
 
 The choice is made once, by torch's first CPU operation, from environment variables: so
 :func:`pin_cpu_kernels` runs when this module is imported (``pruning_lib`` imports it

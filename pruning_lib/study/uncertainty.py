@@ -124,6 +124,16 @@ def summarize(values: list[float], n_items: int | None = None) -> dict[str, Any]
     }
 
 
+def _right_per_item(a: list[str], b: list[str]) -> tuple[int, list[int], list[int]]:
+    """The number of seeds, and how many seeds get each item right in ``a`` and in ``b``
+    (one outcome string of 0s and 1s per seed, all of one length)."""
+    if len(a) != len(b) or not a or len({len(x) for x in (*a, *b)}) != 1:
+        raise ValueError("a and b need one outcome string per seed each, all of one length")
+    right_a = [sum(int(x[i]) for x in a) for i in range(len(a[0]))]
+    right_b = [sum(int(y[i]) for y in b) for i in range(len(b[0]))]
+    return len(a), right_a, right_b
+
+
 def paired_item_term(a: list[str], b: list[str]) -> float:
     """The 95% half-width that the sample of items gives the mean difference ``a - b`` of
     two runs scored on the same items: ``1.96 * sd / sqrt(n)`` of the items' differences,
@@ -139,10 +149,8 @@ def paired_item_term(a: list[str], b: list[str]) -> float:
         >>> round(paired_item_term(["1010", "0110"], ["1010", "0110"]), 3)  # only the pseudo-items
         0.506
     """
-    if len(a) != len(b) or not a or len({len(x) for x in (*a, *b)}) != 1:
-        raise ValueError("a and b need one outcome string per seed each, all of one length")
-    n, k = len(a[0]), len(a)
-    diffs = [sum(int(x[i]) - int(y[i]) for x, y in zip(a, b)) / k for i in range(n)]
+    seeds, right_a, right_b = _right_per_item(a, b)
+    diffs = [(x - y) / seeds for x, y in zip(right_a, right_b, strict=True)]
     diffs += [1.0, -1.0]
     return Z95 * stdev(diffs) / math.sqrt(len(diffs))
 
@@ -163,11 +171,10 @@ def ratio_item_term(a: list[str], b: list[str]) -> float:
         >>> round(ratio_item_term(a, b), 3)  # R = 2: 1 - 2, 1, 0, 0 and the pseudo 1, -2
         3.742
     """
-    if len(a) != len(b) or not a or len({len(x) for x in (*a, *b)}) != 1:
-        raise ValueError("a and b need one outcome string per seed each, all of one length")
-    n, k = len(a[0]), len(a)
-    mean_a = [sum(int(x[i]) for x in a) / k for i in range(n)]
-    mean_b = [sum(int(y[i]) for y in b) / k for i in range(n)]
+    seeds, right_a, right_b = _right_per_item(a, b)
+    n = len(right_a)
+    mean_a = [x / seeds for x in right_a]
+    mean_b = [y / seeds for y in right_b]
     if sum(mean_b) == 0:
         raise ValueError("b gets no item right: the ratio mean(a) / mean(b) is undefined")
     ratio = sum(mean_a) / sum(mean_b)
