@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -243,21 +243,24 @@ else:
 # ## Quality at equal size, over seeds
 #
 # At each sparsity, the score and pattern variants keep the same number of weights: they
-# differ only in *which* weights. The structured rows remove 25%, 50% and 87.5% of every
-# layer's MLP neurons (with 75%, the fractions notebook 10 times) and the share that removes
-# as many parameters as unstructured 0.5 (within one neuron per layer); their `sparsity` is the
-# share of the prunable weights they remove. `dense-small` (where `dense_small_seeds` lists
-# seeds: the study profile) is a dense model with about as many parameters as the pruned one
-# keeps, trained from scratch for as many steps as the baseline and its fine-tuning together.
-# Each training seed prunes its own model; the ± is the 95% interval of the mean over seeds,
-# with the items' sampling noise added (`pruning_lib/study/uncertainty.py`). Cached runs
-# return at once; `pruning-lib reproduce` runs the seeds other than `seed` in a second process
-# beside the notebooks.
+# differ only in *which* weights. The structured rows remove the share of every layer's MLP
+# neurons that removes as many parameters as unstructured 0.5 (within one neuron per layer);
+# their `sparsity` is the share of the prunable weights they remove (notebook 10 runs the
+# other shares it times, 25%, 50% and 87.5%, beside their speed). `dense-small` (where
+# `dense_small_seeds` lists seeds: the study profile) is a dense model with about as many
+# parameters as the pruned one keeps, trained from scratch for as many steps as the baseline
+# and its fine-tuning together. Each training seed prunes its own model; the ± is the 95%
+# interval of the mean over seeds, with the items' sampling noise added
+# (`pruning_lib/study/uncertainty.py`). Cached runs return at once; `pruning-lib reproduce`
+# runs the seeds other than `seed` in a second process beside the notebooks.
 
 # %%
 from pruning_lib.study import equal_size
 
-study = equal_size.collect(experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds)
+compared = equal_size.scores_and_patterns(experiment, equal_size_sparsities)
+study = equal_size.collect(
+    experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds, variants=compared
+)
 table = equal_size.rows(study)
 print(f"seeds {study['seeds']} (dense-small and its comparison: seeds {study['small_seeds']}); "
       "mean of each variant's score ± 95% interval")  # fmt: skip

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -221,8 +221,14 @@ if benchmarks is not None:
 # %%
 from pruning_lib.study import equal_size
 
-study = equal_size.collect(experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds)
 matched = equal_size.matched_fraction(experiment)
+# Only the runs the answer table reads (notebook 09 runs the rest of the study).
+shown = answer.study_variants(
+    benchmarks, matched, equal_size.variant_names(experiment, equal_size_sparsities)
+)
+study = equal_size.collect(
+    experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds, variants=shown
+)
 print(f"toy model, seeds {study['seeds']}; removing {equal_size.percent(matched)} of the MLP neurons "
       "removes what unstructured 0.5 removes")  # fmt: skip
 

@@ -1,6 +1,7 @@
 """Quality at equal size (notebook 09): the grid, structured runs at the matched parameter
 count, the dense-small model of the pruned size, and the paired comparisons."""
 
+import contextlib
 import dataclasses
 
 import pytest
@@ -140,3 +141,56 @@ def test_prefetch_fills_the_other_seeds_and_help_fills_seed_0_from_its_end(tmp_p
     runs = equal_size.seed_runs(seed_0, [0.5], with_dense_small=True)
     assert len(list(results.iterdir())) == before  # the notebook's forward walk: all cached
     assert list(runs)[0] == ("dense", 0.0) and list(runs)[-1] == ("dense-small", 0.5)
+
+
+def test_09_and_10_run_only_the_variants_they_show(tmp_path, monkeypatch):
+    """Notebook 09 compares scores and patterns with the matched structured run; notebook
+    10 reads only what its answer table shows. Each runs those (and dense) and nothing else,
+    its helper included; together they cover the whole study."""
+    from pruning_lib.study import answer, beside
+
+    settings = Settings(
+        profile="variants", toy_size="smoke", baseline_steps=20, finetune_steps=2,
+        batch_size=4, eval_limit=4, calibration_sequences=4, cache_dir=str(tmp_path),
+    )  # fmt: skip
+    experiment = Experiment(settings, progress=False)
+    every = equal_size.variant_names(experiment, [0.5])
+    matched = equal_size.matched_fraction(experiment)
+    pair = [equal_size.structured_label(matched, f) for f in (False, True)]
+    compared = equal_size.scores_and_patterns(experiment, [0.5])
+    # 09: dense, the 11 grid runs, the matched structured pair and dense-small, in order.
+    grid = [equal_size.label(m, p, f) for m, p, _, f in equal_size.grid([0.5])]
+    assert compared == ["dense", *grid, *pair, "dense-small"]
+    shown = answer.study_variants(answer.load_benchmarks(), matched, every)
+    timed = [0.25, 0.5, 0.875]  # the committed benchmarks' fractions but the matched one
+    assert shown == [
+        "dense", "magnitude unstructured fine-tuned", "magnitude 2:4 fine-tuned",
+        *sorted([equal_size.structured_label(f, True) for f in timed] + [pair[1]],
+                key=every.index),
+    ]  # fmt: skip
+    assert answer.study_variants(None, matched, every) == ["dense"]
+    assert set(compared) | set(shown) | {
+        equal_size.structured_label(f, False) for f in timed
+    } == set(every)
+
+    handed = {}
+
+    @contextlib.contextmanager
+    def helper_first(exp, calls):  # the helper's calls, run before the notebook's own
+        beside.run_calls(exp, list(reversed(calls)))
+        handed["files"] = sorted(p.name for p in (tmp_path / "results").glob("*.json"))
+        yield None
+
+    monkeypatch.setattr(equal_size, "helping", helper_first)
+    study = equal_size.collect(experiment, [0.5], [0, 1], [], variants=shown)
+    assert [v for v, _ in study["sizes"]] == shown  # the order of the full study
+    assert sorted(p.name for p in (tmp_path / "results").glob("*.json")) == handed["files"]
+    assert not [name for name in handed["files"] if "wanda" in name or "random" in name]
+    table = answer.answer_rows(answer.load_benchmarks(), study, matched)
+    assert "not measured" not in {r["mean QA change (toy)"] for r in table if r["whole_model"]}
+    # 09 in the tutorial: dense-small is one of its variants, but no seed trains it.
+    study = equal_size.collect(experiment, [0.5], [0, 1], [], variants=compared)
+    assert [v for v, _ in study["sizes"]] == compared[:-1] and not study["small_seeds"]
+    assert equal_size.compare(study, (pair[0], 0.5), ("magnitude unstructured one-shot", 0.5))
+    with pytest.raises(ValueError, match=r"variants: \['wanda 4:8 one-shot'\] are not in the"):
+        equal_size.collect(experiment, [0.5], [0], variants=["wanda 4:8 one-shot"])

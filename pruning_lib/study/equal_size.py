@@ -19,13 +19,16 @@ measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5;
   seeds alone).
 
 Random fine-tuned runs only at 0.5 unstructured: the control needs to be beaten once.
-Every run is cached like the notebooks' others (``Experiment.cached``).
+Every run is cached like the notebooks' others (``Experiment.cached``). A notebook runs only
+the variants it shows (``collect``'s ``variants``): 09 those it compares
+(:func:`scores_and_patterns`), 10 those its answer table reads (``answer.study_variants``),
+so that each alone takes minutes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..efficiency import parameter_counts
@@ -172,15 +175,14 @@ def dense_small(experiment: Experiment, parameters: int) -> dict[str, Any]:
     return experiment.cached(key, compute)
 
 
-def seed_plan(
+Step = Callable[[], dict[tuple[str, float], dict[str, Any]]]
+
+
+def _named_plan(
     experiment: Experiment, sparsities: list[float], with_dense_small: bool
-) -> list[Callable[[], dict[tuple[str, float], dict[str, Any]]]]:
-    """The runs of one seed as steps in display order; each step runs (or reads from the
-    cache) what it names and returns it keyed by (variant, sparsity). Steps are
-    independent: any order fills the same cache (``help_seed`` walks them backwards)."""
-    steps: list[Callable[[], dict[tuple[str, float], dict[str, Any]]]] = [
-        lambda: {("dense", 0.0): experiment.dense()}
-    ]
+) -> list[tuple[str, Step]]:
+    """Every step of one seed with the variant it runs, in display order."""
+    plan: list[tuple[str, Step]] = [("dense", lambda: {("dense", 0.0): experiment.dense()})]
     for method, pattern, sparsity, finetuned in grid(sparsities):
 
         def run_grid(method=method, pattern=pattern, sparsity=sparsity, finetuned=finetuned):
@@ -193,7 +195,7 @@ def seed_plan(
             )  # fmt: skip
             return {(label(method, pattern, finetuned), sparsity): run}
 
-        steps.append(run_grid)
+        plan.append((label(method, pattern, finetuned), run_grid))
     # Keyed by the share of prunable weights removed (0.01 steps); the matched run by 0.5.
     fractions = {fraction: None for fraction in STRUCTURED_FRACTIONS}
     if 0.5 in sparsities:
@@ -206,49 +208,101 @@ def seed_plan(
                 sparsity = matched if matched is not None else round(run["sparsity"], 2)
                 return {(structured_label(fraction, finetuned), sparsity): run}
 
-            steps.append(run_structured)
+            plan.append((structured_label(fraction, finetuned), run_structured))
     if 0.5 in sparsities and with_dense_small:
 
         def run_dense_small():
             one_shot = experiment.oneshot(0.5, "layer", score="magnitude", pattern="unstructured")
             return {("dense-small", 0.5): dense_small(experiment, nonzero(experiment, one_shot))}
 
-        steps.append(run_dense_small)
-    return steps
+        plan.append(("dense-small", run_dense_small))
+    return plan
+
+
+def seed_plan(
+    experiment: Experiment,
+    sparsities: list[float],
+    with_dense_small: bool,
+    variants: Collection[str] | None = None,
+) -> list[Step]:
+    """The runs of one seed as steps in display order; each step runs (or reads from the
+    cache) what it names and returns it keyed by (variant, sparsity). ``variants`` (None:
+    all) keeps the steps of the variants it names (see :func:`variant_names`). Steps are
+    independent: any order fills the same cache (``help_seed`` walks them backwards)."""
+    plan = _named_plan(experiment, sparsities, with_dense_small)
+    if variants is not None:
+        known = set(variant_names(experiment, sparsities))  # dense-small at any seed
+        unknown = sorted(set(variants) - known)
+        if unknown:
+            raise ValueError(f"variants: {unknown} are not in the study; allowed: {sorted(known)}")
+    return [step for name, step in plan if variants is None or name in variants]
+
+
+def variant_names(experiment: Experiment, sparsities: list[float]) -> list[str]:
+    """The variants of the study at ``sparsities``, in display order (dense-small too)."""
+    return [name for name, _ in _named_plan(experiment, sparsities, with_dense_small=True)]
+
+
+def scores_and_patterns(experiment: Experiment, sparsities: list[float]) -> list[str]:
+    """What notebook 09 compares: every variant but the structured fractions other than the
+    one matched to unstructured 0.5 (notebook 10 sets those beside their measured speed)."""
+    matched = matched_fraction(experiment) if 0.5 in sparsities else None
+    return [
+        name
+        for name in variant_names(experiment, sparsities)
+        if not name.startswith("structured ")
+        or name in (structured_label(matched, False), structured_label(matched, True))
+    ]
 
 
 def run_step(
-    experiment: Experiment, sparsities: list[float], with_dense_small: bool, index: int
+    experiment: Experiment,
+    sparsities: list[float],
+    with_dense_small: bool,
+    index: int,
+    variants: list[str] | None = None,
 ) -> None:
     """Run (or find in the cache) step ``index`` of :func:`seed_plan`: what a notebook's
     helper process runs (``beside.EQUAL_SIZE_STEP``)."""
-    steps = seed_plan(experiment, sparsities, with_dense_small)
+    steps = seed_plan(experiment, sparsities, with_dense_small, variants)
     if not 0 <= index < len(steps):
         raise ValueError(f"index={index} is out of range; allowed: [0, {len(steps) - 1}]")
     steps[index]()
 
 
 def helper_calls(
-    experiment: Experiment, sparsities: list[float], seeds: list[int], small: list[int]
+    experiment: Experiment,
+    sparsities: list[float],
+    seeds: list[int],
+    small: list[int],
+    variants: Collection[str] | None = None,
 ) -> list[tuple[str, dict[str, Any], int]]:
     """Every step of the study at every seed, in the order :func:`collect` runs them, as
     calls of :func:`beside.beside`. Every seed's plan has the same steps (the matched
     fraction depends on the architecture alone) but dense-small, which comes last."""
-    count = len(seed_plan(experiment, sparsities, with_dense_small=False))
+    chosen = None if variants is None else sorted(variants)
+    count = len(seed_plan(experiment, sparsities, False, chosen))
     calls = []
     for seed in seeds:
         args = {"sparsities": list(sparsities), "with_dense_small": seed in small}
-        for index in range(count + (seed in small)):
+        if chosen is not None:
+            args["variants"] = chosen
+        has_small = seed in small and (chosen is None or "dense-small" in chosen)
+        for index in range(count + has_small):
             calls.append((EQUAL_SIZE_STEP, {**args, "index": index}, seed))
     return calls
 
 
 def seed_runs(
-    experiment: Experiment, sparsities: list[float], with_dense_small: bool
+    experiment: Experiment,
+    sparsities: list[float],
+    with_dense_small: bool,
+    variants: Collection[str] | None = None,
 ) -> dict[tuple[str, float], dict[str, Any]]:
-    """Every run of one seed, keyed by (variant, sparsity)."""
+    """The runs of one seed (those of ``variants``; None: all), keyed by (variant,
+    sparsity)."""
     runs: dict[tuple[str, float], dict[str, Any]] = {}
-    for step in seed_plan(experiment, sparsities, with_dense_small):
+    for step in seed_plan(experiment, sparsities, with_dense_small, variants):
         runs.update(step())
     return runs
 
@@ -275,16 +329,31 @@ def collect(
     sparsities: list[float],
     seeds: list[int],
     dense_small_seeds: list[int] = (),
+    variants: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The grid at every seed as records (see ``results.make_records``) and the size of
     each variant's model. Dense-small runs only at ``dense_small_seeds`` (training it takes
-    minutes), so its records, and those it is compared with, are over those seeds alone."""
+    minutes), so its records, and those it is compared with, are over those seeds alone.
+    ``variants`` (None: all; see :func:`variant_names`) runs only those, and dense, which
+    every comparison needs (with dense-small, the variants it is compared with too)."""
+    if variants is not None:
+        chosen = {"dense", *variants}
+        if "dense-small" in chosen:
+            chosen.update(variant for variant, _ in SMALL_VARIANTS)
+        variants = [name for name in variant_names(experiment, sparsities) if name in chosen]
+        unknown = sorted(chosen - set(variants))
+        if unknown:
+            allowed = variant_names(experiment, sparsities)
+            raise ValueError(f"variants: {unknown} are not in the study; allowed: {allowed}")
     small = dense_small_at(experiment.settings, sparsities, seeds, dense_small_seeds)
+    if variants is not None and "dense-small" not in variants:
+        small = []
     # Alone, a helper process runs the steps from the last seed's last while this one runs
     # them from the first (``beside``); under `reproduce` the second core is already busy.
-    with helping(experiment, helper_calls(experiment, sparsities, seeds, small)):
+    with helping(experiment, helper_calls(experiment, sparsities, seeds, small, variants)):
         sweeps = [
-            seed_runs(with_seed(experiment, seed), sparsities, seed in small) for seed in seeds
+            seed_runs(with_seed(experiment, seed), sparsities, seed in small, variants)
+            for seed in seeds
         ]
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
     small_sweeps = [
