@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -261,7 +261,7 @@ saved = experiment.save_result(f"03_rate_{sparsity}", runs)
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
 # ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
 # how many items the two answer differently: the ± printed below. Smaller differences are
-# not evidence; `07_results` has three seeds). The scan's ranking has no interval: layers
+# not evidence; `07_results` has four seeds). The scan's ranking has no interval: layers
 # whose falls are close may trade places in another run.
 
 # %%

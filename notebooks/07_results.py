@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -77,7 +77,7 @@ calibration_sequences = 128  # Wanda: corpus windows whose input norms weigh |W|
 eval_limit = None  # evaluate only the first N items of each set
 eval_batch_size = 32
 sparsities = [0.1, 0.3, 0.5]
-seeds = [0, 1, 2]  # training seeds of the main sweep; the world and its items stay fixed
+seeds = [0, 1, 2, 3]  # training seeds of the main sweep; the world and its items stay fixed
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -99,8 +99,8 @@ results = collect(experiment, sparsities, seeds)
 # %% [markdown]
 # ## Seed to seed
 #
-# The same recipe, three initialisations and data orders. The spread below is why one
-# run's number means little, and why differences are taken seed by seed.
+# The same recipe, four initialisations and data orders (`seeds`). The spread below is why
+# one run's number means little, and why differences are taken seed by seed.
 
 # %%
 from pruning_lib.study.results import find, main_metric

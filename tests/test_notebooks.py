@@ -325,11 +325,12 @@ def test_parameters_cells_and_tutorial_profile_follow_the_one_schema():
     profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
     for key, value in profile.items():
         assert schema[key] == value, key
-    # The study profile is the tutorial plus the rest of 09's study: every other key equal,
-    # so it reuses every run the tutorial cached.
+    # The study profile is the tutorial plus the rest of 09's study and more seeds of the
+    # main sweep: every other key equal, so it reuses every run the tutorial cached.
     study = yaml.safe_load((ROOT / "params" / "study.yaml").read_text())
     differ = {k for k in {*study, *profile} if study.get(k) != profile.get(k)}
-    assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds"}
+    assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds", "seeds"}
+    assert study["seeds"][: len(profile["seeds"])] == profile["seeds"]
     assert set(profile["equal_size_sparsities"]) < set(study["equal_size_sparsities"])
     assert study["dense_small_seeds"] and not profile["dense_small_seeds"]
 

@@ -100,7 +100,7 @@ class StudyParameters:
     l1_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 05: magnitude pruning after L1
     high_sparsity: float = bounded(0.9, 0, 1, high_open=True)  # 04, 05: the high regime
     sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
-    seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 07: main sweep
+    seeds: list[int] = bounded_items([0, 1, 2, 3], 0, MAX_SEED)  # 07: main sweep
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
     # 09: the grid (params/study.yaml adds 0.7: two minutes a seed)
     equal_size_sparsities: list[float] = bounded_items([0.5], 0, 1, high_open=True)
