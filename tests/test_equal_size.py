@@ -127,6 +127,11 @@ def test_prefetch_fills_the_other_seeds_and_help_fills_seed_0_from_its_end(tmp_p
     before = len(list(results.iterdir()))
     equal_size.seed_runs(seed_1, [0.5], with_dense_small=False)
     assert len(list(results.iterdir())) == before  # seed 1's grid was cached
+    # prefetch walks backwards (09 and 10 walk forwards): seed 1's dense run, its first
+    # step, was written after its last step (87.5% of the neurons removed, fine-tuned).
+    last = results / f"{seed_1.key('structured', fraction=0.875, steps=2)}.json"
+    first = results / f"{seed_1.key('dense')}.json"
+    assert last.stat().st_mtime_ns <= first.stat().st_mtime_ns
 
     # help: seed 0's own study, last step first (dense-small is the last)
     seed_0 = Experiment(settings, progress=False)

@@ -357,3 +357,52 @@ def test_papermill_does_not_warn_of_the_shared_keys_a_notebook_reads(caplog):
     finally:
         logger.removeFilter(reproduce._QUIET)
     assert [r.getMessage() for r in caplog.records] == ["Passed unknown parameter: not_a_key"]
+
+
+def test_07_runs_after_the_others_while_the_other_seeds_sweep_runs(tmp_path, monkeypatch):
+    """reproduce does not idle before 07: while the second process is still training the
+    other seeds' baselines and sweep, 08, 09 and 10 run first, and 07 once it is cached."""
+    name = "test-order"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"profile: {name}\ntoy_size: smoke\nseeds: [0, 1]\nsparsities: [0.5]\n")
+    out = ROOT / "runs" / name
+
+    class Second:  # the second process: its sweep is cached once notebook 09 has run
+        done = False
+
+        def poll(self):
+            return 0 if self.done else None
+
+        def kill(self):
+            self.done = True
+
+        def wait(self):
+            return 0
+
+    second = Second()
+    ran = []
+
+    def execute(papermill, job, root, notebooks_out):
+        ran.append(job.output)
+        (notebooks_out / f"{job.output}.ipynb").write_text("{}")
+        if job.output == "09_scores_patterns":
+            (out / "seeds.log").write_text("main sweep cached for seeds [1]\n")
+        if job.output == "10_efficiency_answer":
+            second.done = True
+
+    monkeypatch.setattr(reproduce, "_start_seeds", lambda *args: second)
+    monkeypatch.setattr(reproduce, "_execute", execute)
+    lines = []
+    try:
+        reproduce.run(path, resume=False, log=lines.append)
+        assert ran[-4:] == [
+            "08_efficiency", "09_scores_patterns", "10_efficiency_answer", "07_results",
+        ]  # fmt: skip
+        assert "[7/10] 07_results: after the others (the other seeds' sweep is running)" in lines
+        # Cached before 07 is reached: the tutorial's order.
+        second.done, ran[:] = False, []
+        (out / "seeds.log").write_text("main sweep cached for seeds [1]\n")
+        reproduce.run(path, resume=False, log=lines.append)
+        assert ran[5:7] == ["06_finetuning", "07_results"]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

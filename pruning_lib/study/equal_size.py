@@ -455,13 +455,18 @@ def _study_experiment(parameters: dict[str, Any]):
 
 
 def prefetch(parameters: dict[str, Any]) -> list[int]:
-    """Run the study at every seed of ``equal_size_seeds`` but ``seed`` (which notebook 09
-    runs itself) into the cache; returns those seeds."""
+    """Run the study at every seed of ``equal_size_seeds`` but ``seed`` into the cache, from
+    the last seed's last step to the first's first: notebooks 09 and 10 walk the seeds from
+    the first (``seed``'s own runs, then the others'), so the two processes meet in the
+    middle instead of one waiting, run after run, for the other's claim. Returns those
+    seeds."""
     experiment, study, small = _study_experiment(parameters)
     seed = experiment.settings.seed
     others = [other for other in study.equal_size_seeds if other != seed]
-    for other in others:
-        seed_runs(with_seed(experiment, other), study.equal_size_sparsities, other in small)
+    for other in reversed(others):
+        plan = seed_plan(with_seed(experiment, other), study.equal_size_sparsities, other in small)
+        for step in reversed(plan):
+            step()
     return others
 
 

@@ -13,10 +13,12 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
 - ``07_results`` needs the main sweep at every seed of ``seeds``, ``09_scores_patterns``
   the equal-size study at every seed of ``equal_size_seeds``; the seeds other than ``seed``
   run in a second process while the other notebooks run (two processes, one torch thread
-  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``. ``07`` waits for the
-  sweep. Then that process runs ``09``'s own seed from its last run backwards while the
-  notebook runs it from the first; a run both processes reach is computed once
-  (``files.compute_once``), so they meet in the middle.
+  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``. Where the sweep is
+  not cached when ``07`` is reached (it trains the baselines that are not committed),
+  ``08`` to ``10`` run first and ``07`` last. That process runs the other seeds' equal-size
+  study from its last run backwards, then ``09``'s own seed, while the notebooks walk them
+  from the first; a run both processes reach is computed once (``files.compute_once``), so
+  they meet in the middle.
 """
 
 from __future__ import annotations
@@ -180,15 +182,24 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     if seeds is not None:  # the second core is taken: no helper process beside a notebook
         os.environ[WORKERS_ENV] = "1"
     try:
-        for index, job in enumerate(jobs, 1):
+        order = list(enumerate(jobs, 1))
+        while order:
+            index, job = order.pop(0)
             label = f"[{index}/{len(jobs)}] {job.output}"
             if current(job):
                 log(f"{label}: current, skipped")
                 continue
             if job.notebook == "07_results" and seeds is not None:
-                # 07 needs nothing else; 09 starts with its own seed at once, and a run the
-                # other process is computing is waited for, not repeated (compute_once).
-                _wait_seeds(seeds, out, SEED_PARTS[job.notebook][2], log)
+                line = SEED_PARTS[job.notebook][2]
+                if order and not _seeds_done(seeds, out, line):
+                    # The other seeds' sweep (with the baselines it trains) is not cached
+                    # yet: run the notebooks after 07 first (none reads 07's results), so
+                    # this core works instead of waiting; 09 starts with its own seed, and a
+                    # run the other process is computing is waited for, not repeated.
+                    log(f"{label}: after the others (the other seeds' sweep is running)")
+                    order.append((index, job))
+                    continue
+                _wait_seeds(seeds, out, line, log)
             log(f"{label}: running")
             tick = time.perf_counter()
             _execute(papermill, job, root, notebooks_out)
@@ -276,6 +287,13 @@ def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Po
             stderr=subprocess.STDOUT,
             cwd=str(root_dir()),
         )  # fmt: skip
+
+
+def _seeds_done(process: subprocess.Popen, out: Path, line: str) -> bool:
+    """Whether the second process has printed ``line`` or ended."""
+    log_path = out / "seeds.log"
+    printed = log_path.is_file() and line in log_path.read_text(errors="replace")
+    return process.poll() is not None or (bool(line) and printed)
 
 
 def _wait_seeds(process: subprocess.Popen, out: Path, line: str, log) -> None:
