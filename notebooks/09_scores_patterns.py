@@ -31,7 +31,7 @@
 # 3. compare, at the same parameter count, unstructured pruning against removing whole
 #    neurons.
 #
-# The tutorial profile stops there so that a fresh clone reproduces everything in 40
+# The tutorial profile stops there so that a fresh clone reproduces everything in 30
 # minutes; `pruning-lib reproduce params/study.yaml` adds 0.7 sparsity (where 2:4 cannot go:
 # it fixes 0.5) and a dense model as small as the pruned one, trained from scratch (seven
 # minutes a seed), and the README reports what it found.
@@ -75,7 +75,7 @@ eval_batch_size = 32
 calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
 equal_size_sparsities = [0.5]  # the grid; 2:4 where it is 0.5 (study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # training seeds of the grid (the world stays fixed)
-dense_small_seeds = []  # seeds of a dense toy model of the pruned size (study.yaml: [0])
+dense_small_seeds = []  # seeds of a dense toy model of the pruned size (study.yaml: [0, 1, 2])
 
 # %%
 # NBVAL_IGNORE_OUTPUT

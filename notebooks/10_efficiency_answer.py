@@ -26,7 +26,7 @@
 # 2. read the speed and size measured on a gpt2-small-sized model on one CPU thread
 #    (`benchmarks/`): sparse kernels against dense ones from 0.5 to 0.99 sparsity, and
 #    models with whole MLP neurons removed;
-# 3. put them beside the quality each way of pruning keeps (notebook 09's study) in one
+# 3. put them beside the quality each way of pruning keeps (the equal-size study) in one
 #    table, and print the way to prune for a given speed-up.
 
 # %%
@@ -42,7 +42,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # ## Parameters
 #
 # The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The quality column reads notebook 09's runs (cached), so the study parameters are the same.
+# The quality column runs (or reads from the cache) the equal-size study's runs it needs,
+# with notebook 09's study parameters.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/
@@ -64,7 +65,7 @@ eval_batch_size = 32
 calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
 equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
-dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0])
+dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0, 1, 2])
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -216,7 +217,7 @@ if benchmarks is not None:
 # kernels (`torch.sparse.to_sparse_semi_structured`, CUDA only); **on a CPU a 2:4 mask is
 # only a mask**. `benchmarks/gpu_semi_structured.py` measures it on a GPU.
 #
-# ## Quality at equal size (notebook 09's runs)
+# ## Quality at equal size (the equal-size study's runs)
 
 # %%
 from pruning_lib.study import equal_size
@@ -239,7 +240,7 @@ print(f"toy model, seeds {study['seeds']}; removing {equal_size.percent(matched)
 # the matmuls alone, one-token decoding / 128-token prompt, over the four matrix shapes;
 # for removed neurons the transformer blocks on a 128-token prompt. Quality: our toy model,
 # change of the mean QA score from the dense model after fine-tuning, mean over seeds ± 95%
-# interval (paired by seed and item by item; "not measured" where notebook 09 has no such
+# interval (paired by seed and item by item; "not measured" where the study has no such
 # run).
 
 # %%

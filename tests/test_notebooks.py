@@ -390,8 +390,12 @@ def test_07_runs_after_the_others_while_the_other_seeds_sweep_runs(tmp_path, mon
         if job.output == "10_efficiency_answer":
             second.done = True
 
+    def never(seconds):  # 07 waiting for a sweep this fake never caches: fail, not hang
+        raise AssertionError("07 waited for the other seeds' sweep")
+
     monkeypatch.setattr(reproduce, "_start_seeds", lambda *args: second)
     monkeypatch.setattr(reproduce, "_execute", execute)
+    monkeypatch.setattr(reproduce.time, "sleep", never)
     lines = []
     try:
         reproduce.run(path, resume=False, log=lines.append)
@@ -402,6 +406,12 @@ def test_07_runs_after_the_others_while_the_other_seeds_sweep_runs(tmp_path, mon
         # Cached before 07 is reached: the tutorial's order.
         second.done, ran[:] = False, []
         (out / "seeds.log").write_text("main sweep cached for seeds [1]\n")
+        reproduce.run(path, resume=False, log=lines.append)
+        assert ran[5:7] == ["06_finetuning", "07_results"]
+        # One seed: 07 needs nothing from the second process (busy with 09's other seeds).
+        path.write_text(path.read_text().replace("seeds: [0, 1]", "seeds: [0]"))
+        second.done, ran[:] = False, []
+        (out / "seeds.log").write_text("")
         reproduce.run(path, resume=False, log=lines.append)
         assert ran[5:7] == ["06_finetuning", "07_results"]
     finally:

@@ -9,9 +9,10 @@ measured speed. At each sparsity of ``equal_size_sparsities`` (tutorial: 0.5;
 - **pattern**: unstructured, and 2:4 where the sparsity is 0.5 (an N:M pattern fixes the
   sparsity at 1 - N/M, so 0.7 has no 2:4 run);
 - **structured**: whole MLP neurons removed: 25%, 50% and 87.5% (with 75%, the fractions
-  ``benchmarks/bench_structured.py`` times) and the share that removes as many parameters as
-  unstructured 0.5 (about 75%; the attention matrices are a third of the prunable weights,
-  so 0.7 cannot be reached through the MLP alone);
+  ``benchmarks/bench_structured.py`` times; fine-tuned only, for notebook 10's table) and the
+  share that removes as many parameters as unstructured 0.5, one-shot and fine-tuned (about
+  75%; the attention matrices are a third of the prunable weights, so 0.7 cannot be reached
+  through the MLP alone);
 - **dense-small**: a dense model of the same family with about as many parameters as the
   pruned model keeps, trained from scratch for the baseline's steps plus the fine-tuning
   steps (the same total budget), at the seeds of ``dense_small_seeds`` (seven minutes each:
@@ -202,7 +203,9 @@ def _named_plan(
     if 0.5 in sparsities:
         fractions[matched_fraction(experiment)] = 0.5
     for fraction, matched in sorted(fractions.items()):
-        for finetuned in (False, True):
+        # The matched share is compared with unstructured 0.5 one-shot and fine-tuned (09);
+        # the others only fine-tuned, beside their measured speed (10).
+        for finetuned in (False, True) if matched is not None else (True,):
 
             def run_structured(fraction=fraction, matched=matched, finetuned=finetuned):
                 run = structured(experiment, fraction, finetune=finetuned)
@@ -247,12 +250,14 @@ def variant_names(experiment: Experiment, sparsities: list[float]) -> list[str]:
 def scores_and_patterns(experiment: Experiment, sparsities: list[float]) -> list[str]:
     """What notebook 09 compares: every variant but the structured fractions other than the
     one matched to unstructured 0.5 (notebook 10 sets those beside their measured speed)."""
-    matched = matched_fraction(experiment) if 0.5 in sparsities else None
+    matched = set()
+    if 0.5 in sparsities:
+        fraction = matched_fraction(experiment)
+        matched = {structured_label(fraction, False), structured_label(fraction, True)}
     return [
         name
         for name in variant_names(experiment, sparsities)
-        if not name.startswith("structured ")
-        or name in (structured_label(matched, False), structured_label(matched, True))
+        if not name.startswith("structured ") or name in matched
     ]
 
 
@@ -278,9 +283,10 @@ def helper_calls(
     small: list[int],
     variants: Collection[str] | None = None,
 ) -> list[tuple[str, dict[str, Any], int]]:
-    """Every step of the study at every seed, in the order :func:`collect` runs them, as
-    calls of :func:`beside.beside`. Every seed's plan has the same steps (the matched
-    fraction depends on the architecture alone) but dense-small, which comes last."""
+    """Every step of the study (of ``variants``; None: all) at every seed, in the order
+    :func:`collect` runs them, as calls of :func:`beside.beside`. Every seed's plan has the
+    same steps (the matched fraction depends on the architecture alone) but dense-small,
+    which comes last."""
     chosen = None if variants is None else sorted(variants)
     count = len(seed_plan(experiment, sparsities, False, chosen))
     calls = []

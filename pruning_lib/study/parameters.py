@@ -107,7 +107,7 @@ class StudyParameters:
     equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 09: the grid's seeds
     dense_small_seeds: list[int] = bounded_items([], 0, MAX_SEED, empty=True)  # 09: dense toy
     # model of the pruned size trained from scratch at these seeds (7 min each; [] for none:
-    # the tutorial leaves it to params/study.yaml, so that a fresh clone runs in 40 minutes)
+    # the tutorial leaves it to params/study.yaml, so that a fresh clone runs in 30 minutes)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 

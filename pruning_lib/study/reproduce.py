@@ -189,8 +189,9 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
             if current(job):
                 log(f"{label}: current, skipped")
                 continue
-            if job.notebook == "07_results" and seeds is not None:
-                line = SEED_PARTS[job.notebook][2]
+            part, key, line = SEED_PARTS.get(job.notebook, ("", "", ""))
+            others = [s for s in job.parameters.get(key, []) if s != job.parameters["seed"]]
+            if job.notebook == "07_results" and seeds is not None and others:
                 if order and not _seeds_done(seeds, out, line):
                     # The other seeds' sweep (with the baselines it trains) is not cached
                     # yet: run the notebooks after 07 first (none reads 07's results), so
