@@ -175,3 +175,27 @@ def test_a_scan_run_and_its_dense_reference_use_the_same_first_items(experiment)
     assert mean_score(dense, 2) == pytest.approx(by_hand)
     whole = sum(dense[t][main_metric(t)] for t in TASK_NAMES) / len(TASK_NAMES)
     assert mean_score(dense) == pytest.approx(whole)
+
+
+def test_the_main_sweep_draws_curves_at_its_own_seed_only(experiment):
+    """Notebook 06 plots the recovery curves of ``seed``; 07's other seeds' fine-tunings
+    skip theirs (three evaluations each) and share their magnitude run with 09's."""
+    from pruning_lib.study import equal_size
+    from pruning_lib.study.experiment import CURVE_POINTS
+    from pruning_lib.study.results import collect, prefetch_seeds, with_seed
+
+    collect(experiment, [0.5], seeds=[0, 1])
+    results = experiment.cache / "results"
+    before = sorted(p.name for p in results.glob("*.json"))
+    own = experiment.oneshot(0.5, "layer", finetune=True)  # 06's run: read from the cache
+    assert len(own["curve"]) == CURVE_POINTS + 1
+    other = with_seed(experiment, 1)
+    assert len(other.oneshot(0.5, "layer", finetune=True, curve_points=0)["curve"]) == 1
+    assert len(other.control(curve_points=0)["curve"]) == 1
+    shared = ["magnitude unstructured fine-tuned"]
+    equal_size.seed_runs(other, [0.5], with_dense_small=False, variants=shared)
+    assert sorted(p.name for p in results.glob("*.json")) == before  # nothing computed anew
+    # reproduce's second process fills the same keys.
+    parameters = {**dataclasses.asdict(experiment.settings), "seeds": [0, 1], "sparsities": [0.5]}
+    assert prefetch_seeds(parameters) == [1]
+    assert sorted(p.name for p in results.glob("*.json")) == before

@@ -37,7 +37,7 @@ from ..efficiency import parameter_counts
 from ..structured import _layers, _mlp_modules, _spec, output_rows, shrink_mlp
 from .baseline import build_baseline
 from .beside import EQUAL_SIZE_STEP, helping
-from .experiment import CURVE_POINTS, Experiment
+from .experiment import Experiment
 from .model import load_causal_lm, small_gpt
 from .results import QA_TASKS, make_records, mean_record, with_seed
 from .tasks import TASK_NAMES
@@ -188,12 +188,11 @@ def _named_plan(
     for method, pattern, sparsity, finetuned in grid(sparsities):
 
         def run_grid(method=method, pattern=pattern, sparsity=sparsity, finetuned=finetuned):
-            # No recovery curve (evaluations cost time), but for the run 07's main sweep
-            # also runs (magnitude, unstructured): its curve, its cache key, one run.
-            shared = (method, pattern) == ("magnitude", "unstructured")
+            # No recovery curve (evaluations cost time): magnitude unstructured is then
+            # the run 07's main sweep makes at every seed but its own (one key, one run).
             run = experiment.oneshot(
                 sparsity, "layer", finetune=finetuned, score=method, pattern=pattern,
-                curve_points=CURVE_POINTS if shared else 0,
+                curve_points=0,
             )  # fmt: skip
             return {(label(method, pattern, finetuned), sparsity): run}
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import report
 from .beside import helping
-from .experiment import Experiment
+from .experiment import CURVE_POINTS, Experiment
 from .files import write_json
 from .parameters import SHARED
 from .tasks import DISPLAY_NAMES, TASK_NAMES
@@ -56,22 +56,37 @@ def main_metric(task: str) -> str:
     return MAIN_METRIC.get(task, "exact_match")
 
 
-def sweep_calls(sparsities: list[float]) -> list[tuple[tuple[str, float], str, dict[str, Any]]]:
+def sweep_calls(
+    sparsities: list[float], curve_points: int = CURVE_POINTS
+) -> list[tuple[tuple[str, float], str, dict[str, Any]]]:
     """The main sweep of one seed as ((variant, sparsity), method of Experiment, keyword
-    arguments), in the order it runs: what :func:`main_sweep` and a helper process run."""
+    arguments), in the order it runs: what :func:`main_sweep` and a helper process run.
+    ``curve_points``: the evaluations of each fine-tuning's recovery curve (notebook 06
+    plots those of ``seed``; the other seeds' runs need none)."""
     calls = [(("dense", 0.0), "dense", {}), (("control", 0.0), "control", {})]
+    calls[1][2]["curve_points"] = curve_points
     for sparsity in sparsities:
         args = {"sparsity": sparsity, "scope": "layer"}
         calls.append((("one-shot", sparsity), "oneshot", args))
-        calls.append((("fine-tuned", sparsity), "oneshot", {**args, "finetune": True}))
+        fine = {**args, "finetune": True, "curve_points": curve_points}
+        calls.append((("fine-tuned", sparsity), "oneshot", fine))
     return calls
 
 
-def main_sweep(experiment: Experiment, sparsities: list[float]) -> dict[tuple[str, float], Any]:
+def curve_points_at(experiment: Experiment, seed: int) -> int:
+    """The recovery curve's evaluations of the main sweep at ``seed``: notebook 06's curve
+    at the experiment's own seed, none at the others (each would cost three evaluations a
+    fine-tuning; the tables read the final scores, which a curve does not change)."""
+    return CURVE_POINTS if seed == experiment.settings.seed else 0
+
+
+def main_sweep(
+    experiment: Experiment, sparsities: list[float], curve_points: int = CURVE_POINTS
+) -> dict[tuple[str, float], Any]:
     """The runs of one seed, keyed by (variant, sparsity); cached runs return at once."""
     return {
         key: getattr(experiment, method)(**kwargs)
-        for key, method, kwargs in sweep_calls(sparsities)
+        for key, method, kwargs in sweep_calls(sparsities, curve_points)
     }
 
 
@@ -150,11 +165,16 @@ def collect(
     seeds = [experiment.settings.seed] if seeds is None else list(seeds)
     # Alone, a helper process runs the sweep from the last seed's last run while this one
     # runs it from the first (``beside``); under `reproduce` the second core is already busy.
+    points = {seed: curve_points_at(experiment, seed) for seed in seeds}
     calls = [
-        (method, kwargs, seed) for seed in seeds for _, method, kwargs in sweep_calls(sparsities)
+        (method, kwargs, seed)
+        for seed in seeds
+        for _, method, kwargs in sweep_calls(sparsities, points[seed])
     ]
     with helping(experiment, calls):
-        sweeps = [main_sweep(with_seed(experiment, seed), sparsities) for seed in seeds]
+        sweeps = [
+            main_sweep(with_seed(experiment, seed), sparsities, points[seed]) for seed in seeds
+        ]
     sets = experiment.eval_sets()
     records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
@@ -430,7 +450,7 @@ def prefetch_seeds(parameters: dict[str, Any]) -> list[int]:
     others = [seed for seed in study.seeds if seed != settings.seed]
     experiment = Experiment(settings, progress=False)
     for seed in others:
-        main_sweep(with_seed(experiment, seed), study.sparsities)
+        main_sweep(with_seed(experiment, seed), study.sparsities, curve_points_at(experiment, seed))
     return others
 
 
