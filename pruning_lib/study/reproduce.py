@@ -189,7 +189,7 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
             if current(job):
                 log(f"{label}: current, skipped")
                 continue
-            part, key, line = SEED_PARTS.get(job.notebook, ("", "", ""))
+            _, key, line = SEED_PARTS.get(job.notebook, ("", "", ""))
             others = [s for s in job.parameters.get(key, []) if s != job.parameters["seed"]]
             if job.notebook == "07_results" and seeds is not None and others:
                 if order and not _seeds_done(seeds, out, line):
@@ -293,21 +293,17 @@ def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Po
 def _seeds_done(process: subprocess.Popen, out: Path, line: str) -> bool:
     """Whether the second process has printed ``line`` or ended."""
     log_path = out / "seeds.log"
-    printed = log_path.is_file() and line in log_path.read_text(errors="replace")
-    return process.poll() is not None or (bool(line) and printed)
+    printed = bool(line) and log_path.is_file() and line in log_path.read_text(errors="replace")
+    return process.poll() is not None or printed
 
 
 def _wait_seeds(process: subprocess.Popen, out: Path, line: str, log) -> None:
     """Wait until the second process has printed ``line`` (its part is cached; ``""``: until
     it ends)."""
     log_path = out / "seeds.log"
-
-    def done() -> bool:
-        return bool(line) and log_path.is_file() and line in log_path.read_text(errors="replace")
-
-    if process.poll() is None and not done():
+    if not _seeds_done(process, out, line):
         log(f"waiting for the other seeds ({line.split(' cached')[0] or 'to finish'})")
-    while process.poll() is None and not done():
+    while not _seeds_done(process, out, line):
         time.sleep(2)
     if process.poll() not in (None, 0):
         log(f"the other seeds' runs failed (see {log_path}); the notebooks ran what was missing")

@@ -63,8 +63,10 @@ def sweep_calls(
     arguments), in the order it runs: what :func:`main_sweep` and a helper process run.
     ``curve_points``: the evaluations of each fine-tuning's recovery curve (notebook 06
     plots those of ``seed``; the other seeds' runs need none)."""
-    calls = [(("dense", 0.0), "dense", {}), (("control", 0.0), "control", {})]
-    calls[1][2]["curve_points"] = curve_points
+    calls = [
+        (("dense", 0.0), "dense", {}),
+        (("control", 0.0), "control", {"curve_points": curve_points}),
+    ]
     for sparsity in sparsities:
         args = {"sparsity": sparsity, "scope": "layer"}
         calls.append((("one-shot", sparsity), "oneshot", args))
