@@ -42,28 +42,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 thresholds = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]  # absolute |w| cut-offs
 q_values = [0.25, 0.5, 0.75, 1.0]  # Han et al.: the threshold is q times the std of each layer
 
@@ -73,9 +60,16 @@ q_values = [0.25, 0.5, 0.75, 1.0]  # Han et al.: the threshold is q times the st
 # %matplotlib inline
 import matplotlib.pyplot as plt
 
-from pruning_lib.study.notebook import format_table, show_comparison, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, show_comparison, start
 
 experiment = start(globals())
+seed = experiment.settings.seed
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# A progress bar while the runs not cached yet are computed.
+runs = compute(experiment, plans.thresholds(experiment.settings, thresholds, q_values))
 
 # %% [markdown]
 # ## The mechanism in plain PyTorch
@@ -196,11 +190,7 @@ print(format_table(rows, list(rows[0]), digits=4))
 # ## Absolute thresholds
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars.
-absolute = {f"|w| < {t}": experiment.threshold(threshold=t) for t in thresholds}
-
-# %%
+absolute = {f"|w| < {t}": run for t, run in runs["absolute"].items()}
 show_comparison(absolute)
 
 # %%
@@ -237,11 +227,7 @@ plt.show()
 # One absolute threshold prunes layers unevenly, because layers have different scales. Han et al. scale the threshold by each layer's spread.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars.
-relative = {f"q = {q}": experiment.threshold(q=q) for q in q_values}
-
-# %%
+relative = {f"q = {q}": run for q, run in runs["relative"].items()}
 show_comparison(relative)
 
 # %% [markdown]
@@ -253,13 +239,13 @@ show_comparison(relative)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Progress bars.
+# A progress bar (one run, chosen by the numbers above).
 by_q = relative["q = 0.5"]
 every = torch.cat(
     [w.detach().abs().flatten().cpu() for w in Pruner(experiment.fresh_model()).weights.values()]
 )
 matched = float(every.kthvalue(round(by_q["sparsity"] * every.numel())).values)
-by_threshold = experiment.threshold(threshold=matched)
+by_threshold = experiment.result(plans.threshold(experiment.settings, threshold=matched))
 
 # %%
 names = [
@@ -310,7 +296,7 @@ print("- " + verdict("at that sparsity, mean QA of q x std minus one threshold",
 #
 # ```python
 # t = float(every.median())
-# r = experiment.threshold(threshold=t)
+# r = experiment.result(plans.threshold(experiment.settings, threshold=t))
 # assert abs(r["sparsity"] - 0.5) < 1e-3
 # ```
 #

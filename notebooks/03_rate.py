@@ -45,31 +45,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-method = "magnitude"  # score of one-shot pruning: "magnitude", "wanda" or "random"
-pattern = "unstructured"  # or "N:M" such as "2:4" (then every sparsity is 1 - N/M)
-calibration_sequences = 128  # Wanda: corpus windows whose input norms weigh |W|
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 sparsity = 0.5  # final fraction of prunable weights that are zero
 iterations = 5  # pruning rounds of the iterative run
 sensitivity_scan = True  # each layer alone at 0.5/0.7/0.9: three evaluations per layer
@@ -80,9 +64,16 @@ sensitivity_scan = True  # each layer alone at 0.5/0.7/0.9: three evaluations pe
 # %matplotlib inline
 import matplotlib.pyplot as plt
 
-from pruning_lib.study.notebook import format_table, show_comparison, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, show_comparison, start
 
 experiment = start(globals())
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# A progress bar while the runs not cached yet are computed (every run of this notebook:
+# see `plans.rate`).
+runs = compute(experiment, plans.rate(experiment.settings, sparsity, iterations, sensitivity_scan))
 
 # %% [markdown]
 # ## Words: rate and sparsity
@@ -98,23 +89,15 @@ print(f"to reach sparsity {sparsity} in {iterations} rounds: rate {rate:.4f} per
 
 # %% [markdown]
 # ## One-shot pruning, without fine-tuning
+#
+# Layer-wise and global, and beside them the control every pruning score needs: the same
+# number of weights removed at random.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars.
-dense = experiment.dense()
-layer = experiment.oneshot(sparsity, scope="layer")
-glob = experiment.oneshot(sparsity, scope="global")
-
-# %% [markdown]
-# The control every pruning score needs: remove the same number of weights at random.
-
-# %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars.
-random_layer = experiment.oneshot(sparsity, scope="layer", score="random")
-
-# %%
+dense = runs["dense"]
+layer = runs["one-shot layer-wise"]
+glob = runs["one-shot global"]
+random_layer = runs["random, layer-wise"]
 show_comparison(
     {
         "dense": dense,
@@ -133,37 +116,14 @@ show_comparison(
 # fine-tuning has after its single cut; the control gets the same steps with no pruning.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning. The runs from here to the sensitivity scan are
-# independent: a helper process runs them from the last on the second core (`beside`).
-from pruning_lib.prune import Pruner
-from pruning_lib.study.beside import beside, finish
-
-scan_sparsities = [0.5, 0.7, 0.9] if sensitivity_scan else []
-layer_names = list(Pruner(experiment.fresh_model()).weights)
-# Each run below, as (experiment method, its arguments): the helper gets the same list.
-later = {
-    "iterative": ("iterative", {"sparsity": sparsity, "iterations": iterations}),
-    "finetuned": ("oneshot", {"sparsity": sparsity, "scope": "layer", "finetune": True}),
-    "random_tuned": (
-        "oneshot",
-        {"sparsity": sparsity, "scope": "layer", "finetune": True, "score": "random"},
-    ),
-    "control": ("control", {}),
-}
-scan_calls = {
-    (n, s): ("layer_alone", {"name": n, "sparsity": s})
-    for n in layer_names
-    for s in scan_sparsities
-}
-helper = beside(experiment, [*later.values(), *scan_calls.values()])
-iterative, finetuned, random_tuned, control = (
-    getattr(experiment, method)(**args) for method, args in later.values()
-)
+iterative = runs["iterative + fine-tuning"]
+finetuned = runs["one-shot + fine-tuning"]
+random_tuned = runs["random + fine-tuning"]
+control = runs["control (dense + fine-tuning)"]
 
 # %%
 print(format_table(iterative["trace"], ["iteration", "sparsity"], digits=4))
-runs = {
+compared = {
     "dense": dense,
     "control (dense + fine-tuning)": control,
     "one-shot": layer,
@@ -171,7 +131,7 @@ runs = {
     "iterative + fine-tuning": iterative,
     "random + fine-tuning": random_tuned,
 }
-show_comparison(runs)
+show_comparison(compared)
 
 # %%
 from pruning_lib.study.evaluate import main_metric
@@ -180,11 +140,11 @@ from pruning_lib.study.tasks import DISPLAY_NAMES
 
 tasks = ordered(dense["scores"])
 fig, ax = plt.subplots(figsize=(9, 3.2))
-width = 0.8 / len(runs)
-for i, (label, result) in enumerate(runs.items()):
+width = 0.8 / len(compared)
+for i, (label, result) in enumerate(compared.items()):
     values = [result["scores"][t][main_metric(t)] for t in tasks]
     ax.bar(
-        [k + (i - len(runs) / 2 + 0.5) * width for k in range(len(tasks))],
+        [k + (i - len(compared) / 2 + 0.5) * width for k in range(len(tasks))],
         values,
         width,
         label=label,
@@ -209,20 +169,20 @@ plt.show()
 # sparsity that global pruning gives each layer at this notebook's sparsity.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars (the scan is cached: it runs once for all sparsities).
 import numpy as np
 
-from pruning_lib.study.notebook import mean_score
+from pruning_lib.prune import Pruner
 
-scan = {key: experiment.layer_alone(**args) for key, (_, args) in scan_calls.items()}
-finish(helper)
+scan = runs["scan"]
+scan_sparsities = plans.SCAN_SPARSITIES if sensitivity_scan else ()
+layer_names = plans.layer_names(experiment.settings)
 global_pruner = Pruner(experiment.fresh_model(), scope="global")
 global_pruner.prune(sparsity)
 global_sparsity = {row["name"]: row["sparsity"] for row in global_pruner.report()[:-1]}
 
 # %%
-from pruning_lib.study.experiment import SCAN_ITEMS
+from pruning_lib.study.kinds import SCAN_ITEMS
+from pruning_lib.study.notebook import mean_score
 
 dense_mean = mean_score(dense["scores"], SCAN_ITEMS)  # the scan's items
 fall = np.array(
@@ -253,7 +213,7 @@ fig.savefig(experiment.figure_path(f"03_sensitivity_{sparsity}"), dpi=120, bbox_
 plt.show()
 
 # %%
-saved = experiment.save_result(f"03_rate_{sparsity}", runs)
+saved = experiment.save_result(f"03_rate_{sparsity}", compared)
 
 # %% [markdown]
 # ## Summary

@@ -39,28 +39,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 schedule_kinds = ["constant", "linear", "exponential", "cubic"]
 initial_sparsity = 0.0
 target_sparsity = 0.5
@@ -74,9 +61,20 @@ high_sparsity = 0.9  # the high regime: constant against cubic at this target
 # %matplotlib inline
 import matplotlib.pyplot as plt
 
-from pruning_lib.study.notebook import show_comparison, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, show_comparison, start
 
 experiment = start(globals())
+finetune_steps = experiment.settings.finetune_steps
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# A progress bar while the runs not cached yet are computed.
+plan = plans.schedules(
+    experiment.settings, schedule_kinds, initial_sparsity, target_sparsity, schedule_end_step,
+    schedule_frequency, high_sparsity,
+)  # fmt: skip
+runs = compute(experiment, plan)
 
 # %% [markdown]
 # ## The schedules
@@ -85,16 +83,10 @@ experiment = start(globals())
 from pruning_lib.schedules import Schedule
 
 schedules = {
-    kind: Schedule(
-        kind,
-        initial_sparsity,
-        target_sparsity,
-        begin_step=0,
-        end_step=schedule_end_step,
-        frequency=schedule_frequency,
-    )
+    kind: Schedule(kind, initial_sparsity, target_sparsity, begin_step=0,
+                   end_step=schedule_end_step, frequency=schedule_frequency)
     for kind in schedule_kinds
-}
+}  # fmt: skip
 fig, ax = plt.subplots(figsize=(6, 3))
 for kind, schedule in schedules.items():
     ax.step(range(finetune_steps + 1), schedule.curve(finetune_steps), where="post", label=kind)
@@ -111,11 +103,7 @@ for kind, schedule in schedules.items():
 # ## Pruning inside the training loop
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning.
-results = {kind: experiment.scheduled(schedule) for kind, schedule in schedules.items()}
-
-# %%
+results = runs["target"]
 fig, ax = plt.subplots(figsize=(6, 3))
 for kind, result in results.items():
     ax.plot(
@@ -127,7 +115,7 @@ ax.set_ylabel("training loss")
 ax.legend()
 fig.savefig(experiment.figure_path("04_schedule_loss"), dpi=120, bbox_inches="tight")
 plt.show()
-show_comparison({"dense": experiment.dense(), **results})
+show_comparison({"dense": runs["dense"], **results})
 
 # %% [markdown]
 # ## The high-sparsity regime
@@ -138,17 +126,7 @@ show_comparison({"dense": experiment.dense(), **results})
 # the cubic one at `high_sparsity`, same steps, same batches.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning.
-high = {
-    f"{kind} to {high_sparsity}": experiment.scheduled(
-        Schedule(kind, initial_sparsity, high_sparsity, begin_step=0,
-                 end_step=schedule_end_step, frequency=schedule_frequency)
-    )
-    for kind in ("constant", "cubic")
-}  # fmt: skip
-
-# %%
+high = {f"{kind} to {high_sparsity}": run for kind, run in runs["high"].items()}
 show_comparison(high)
 
 # %%

@@ -38,28 +38,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 l1_lambdas = [0.0, 0.00003, 0.0001]  # lambda 0 is the reference
 l1_steps = 75  # training steps with the penalty, before pruning
 l1_sparsity = 0.5
@@ -71,47 +58,33 @@ high_sparsity = 0.9  # the high regime: no L1 against the proximal step at this 
 # %matplotlib inline
 import matplotlib.pyplot as plt
 
-from pruning_lib.study.notebook import format_table, show_comparison, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, show_comparison, start
 
 experiment = start(globals())
 
-# %% [markdown]
-# ## Training with the penalty, then pruning
-
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Progress bars while training. The notebook's L1 runs are independent: a helper process
-# runs them from the last on the second core (`beside`), this one from the first.
-from pruning_lib.study.beside import beside, finish
-
+# A progress bar while the runs not cached yet are computed.
+plan = plans.l1_sweep(experiment.settings, l1_lambdas, l1_steps, l1_sparsity, high_sparsity)
+runs = compute(experiment, plan)
 largest = max(l1_lambdas)
 
-
-def run(lam, sparsity, proximal=False):
-    """One L1 run's arguments (``experiment.l1``)."""
-    return {"lam": lam, "sparsity": sparsity, "l1_steps": l1_steps, "proximal": proximal}
-
-
-sweep = {f"lambda={lam:g}": run(lam, l1_sparsity) for lam in l1_lambdas}
-proximal_run = run(largest, l1_sparsity, proximal=True)
-high_runs = {
-    "lambda=0": run(0.0, high_sparsity),
-    f"proximal lambda={largest:g}": run(largest, high_sparsity, proximal=True),
-}
-everything = [*sweep.values(), proximal_run, *high_runs.values()]
-helper = beside(experiment, [("l1", args) for args in everything])
-results = {name: experiment.l1(**args) for name, args in sweep.items()}
-
 # %% [markdown]
-# ## What size is λ?
+# ## Training with the penalty, then pruning
+#
+# Each run trains `l1_steps` with the penalty λ·Σ|w| in the loss, prunes to `l1_sparsity`
+# by magnitude, then fine-tunes with the masks held (`plans.l1_sweep` lists them).
+#
+# ### What size is λ?
 #
 # λ means nothing alone: the penalty λ·Σ|w| is added to the loss, so what matters is its
 # size against the loss at the start of training. Σ|w| runs over every prunable weight.
 
 # %%
-
 from pruning_lib.prune import Pruner
 
+results = {f"lambda={lam:g}": run for lam, run in runs["sweep"].items()}
 dense_weights = Pruner(experiment.fresh_model()).weights.values()
 sum_abs = sum(float(w.detach().abs().sum()) for w in dense_weights)
 first_loss = next(iter(results.values()))["l1_history"][0]["loss"]
@@ -184,11 +157,7 @@ show_comparison(results)
 # step size and stops at zero. Same λ, same objective, another way to minimise it:
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while training.
-proximal = experiment.l1(**proximal_run)
-
-# %%
+proximal = runs["proximal"]
 plain = results[f"lambda={largest:g}"]
 print(
     format_table(
@@ -216,12 +185,7 @@ print(
 # and fine-tuned.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while training.
-high = {name: experiment.l1(**args) for name, args in high_runs.items()}
-finish(helper)
-
-# %%
+high = {"lambda=0": runs["high"]["no L1"], f"proximal lambda={largest:g}": runs["high"]["proximal"]}
 show_comparison(high)
 
 # %%

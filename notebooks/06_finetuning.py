@@ -41,31 +41,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-method = "magnitude"  # score of one-shot pruning: "magnitude", "wanda" or "random"
-pattern = "unstructured"  # or "N:M" such as "2:4" (then every sparsity is 1 - N/M)
-calibration_sequences = 128  # Wanda: corpus windows whose input norms weigh |W|
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 sparsities = [0.1, 0.3, 0.5]
 
 # %%
@@ -74,15 +58,17 @@ sparsities = [0.1, 0.3, 0.5]
 # %matplotlib inline
 import matplotlib.pyplot as plt
 
-from pruning_lib.study.notebook import format_table, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, start
 
 experiment = start(globals())
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning.
-curves = {f"sparsity {s}": experiment.oneshot(s, scope="layer", finetune=True) for s in sparsities}
-curves["dense control"] = experiment.control()
+# A progress bar while the runs not cached yet are computed.
+runs = compute(experiment, plans.finetuning(experiment.settings, sparsities))
+curves = {f"sparsity {s}": run for s, run in runs["curves"].items()}
+curves["dense control"] = runs["control"]
 
 # %% [markdown]
 # ## Recovery over the whole fine-tuning
@@ -93,7 +79,8 @@ curves["dense control"] = experiment.control()
 # %%
 from pruning_lib.study.notebook import mean_qa
 
-tokens_per_step = batch_size * experiment.settings.grad_accum_steps * experiment.block_size
+settings = experiment.settings
+tokens_per_step = settings.batch_size * settings.grad_accum_steps * experiment.block_size
 corpus_tokens = len(experiment.stream())
 dense_scores = curves["dense control"]["curve"][0]["scores"]
 qa_chance = sum(dense_scores[t]["chance"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3
@@ -141,15 +128,8 @@ print(format_table(rows, ["run", "step", "epochs", "mean QA", "LAMBADA"]))
 # evaluated after 1, 2, 5, 10, 20 and 50 steps (the same training, more evaluations).
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Progress bars while fine-tuning.
-early_points = [1, 2, 5, 10, 20, 50, finetune_steps]
 most = max(sparsities)
-early = {
-    f"sparsity {most}": experiment.oneshot(most, "layer", finetune=True, checkpoints=early_points),
-}
-
-# %%
+early = {f"sparsity {most}": runs["early"]}
 early_rows = plot_curves({**early, "dense control": curves["dense control"]}, "06_early", True)
 print(format_table([r for r in early_rows if r["run"] != "dense control"],
                    ["run", "step", "mean QA", "LAMBADA"]))  # fmt: skip

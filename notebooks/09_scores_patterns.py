@@ -50,29 +50,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The hub profiles (`params/paper.yaml`, `params/colab.yaml`) also set `corpus_limit`,
-# `grad_accum_steps`, `block_size` and `mixed_precision`; every parameter and its range is
-# defined once in `pruning_lib/study/parameters.py`.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
-calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 equal_size_sparsities = [0.5]  # the grid; 2:4 where it is 0.5 (study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # training seeds of the grid (the world stays fixed)
 dense_small_seeds = []  # seeds of a dense toy model of the pruned size (study.yaml: [0, 1, 2])
@@ -84,9 +70,19 @@ dense_small_seeds = []  # seeds of a dense toy model of the pruned size (study.y
 import matplotlib.pyplot as plt
 import torch
 
-from pruning_lib.study.notebook import format_table, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, start
 
 experiment = start(globals())
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# A progress bar while the runs not cached yet are computed (every variant at every seed:
+# `plans.equal_size`; notebook 10 reads the same study).
+plan = plans.equal_size(
+    experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds
+)
+sweeps = compute(experiment, plan)
 
 # %% [markdown]
 # ## Four masks of one matrix, by hand
@@ -105,10 +101,9 @@ experiment = start(globals())
 #   goes, so the matrix itself gets smaller.
 
 # %%
-from pruning_lib.patterns import NM, RowWise
-from pruning_lib.prune import Pruner
 from pruning_lib.scores import calibration_batches
 from pruning_lib.structured import mlp_up_matrix, neuron_scores, neurons_to_keep, output_rows
+from pruning_lib.training.recipes import oneshot
 
 layer = min(1, experiment.fresh_model().config.num_hidden_layers - 1)
 lm = experiment.fresh_model()
@@ -117,8 +112,9 @@ rows = output_rows(module).detach().float().cpu().clone()  # (out, in), a copy
 
 
 # The input norms, with a forward hook, over the same calibration windows the library uses.
+settings = experiment.settings
 batches = calibration_batches(
-    experiment.stream(), calibration_sequences, experiment.block_size, seed=seed
+    experiment.stream(), settings.calibration_sequences, experiment.block_size, seed=settings.seed
 )
 squares = torch.zeros(rows.shape[1])
 
@@ -149,18 +145,17 @@ structured_mask = torch.zeros_like(rows, dtype=torch.bool)
 structured_mask[kept_neurons.cpu()] = True
 
 
-def library_mask(pattern, score=None) -> torch.Tensor:
-    """The library's mask of the same matrix, on a fresh copy of the model, as (out, in)."""
-    model_copy = experiment.fresh_model()
-    pruner = Pruner(model_copy, include=[f"^{name}$"])
-    scores = experiment.scores(score, model_copy, pruner) if score else None
-    pruner.prune_pattern(pattern, scores)
+def library_mask(score: str, pattern: str) -> torch.Tensor:
+    """The library's one-shot recipe (what every one-shot run of the study calls) on this
+    matrix alone, on a fresh copy of the model: its mask as (out, in)."""
+    pruner = oneshot(experiment.fresh_model(), 0.5, score=score, pattern=pattern,
+                     calibration=batches, seed=settings.seed, include=[f"^{name}$"])  # fmt: skip
     mask = pruner.masks[name].cpu()
     return mask.t() if pruner.input_axes[name] == 0 else mask  # stored like the weight
 
 
-assert torch.equal(ours_wanda, library_mask(RowWise(0.5), "wanda")), "Wanda differs"
-assert torch.equal(ours_24, library_mask(NM(2, 4))), "2:4 differs"
+assert torch.equal(ours_wanda, library_mask("wanda", "unstructured")), "Wanda differs"
+assert torch.equal(ours_24, library_mask("magnitude", "2:4")), "2:4 differs"
 assert (ours_24.reshape(rows.shape[0], -1, 4).sum(2) == 2).all()  # two of every four
 print(f"{name}: {tuple(rows.shape)} as (out, in); Wanda and 2:4 equal the library's masks")
 for label, mask in (
@@ -251,17 +246,17 @@ else:
 # parameters as the pruned one keeps, trained from scratch for as many steps as the baseline
 # and its fine-tuning together. Each training seed prunes its own model; the ± is the 95%
 # interval of the mean over seeds, with the items' sampling noise added
-# (`pruning_lib/study/uncertainty.py`). Cached runs return at once; `pruning-lib reproduce`
-# runs the seeds other than `seed` in a second process beside the notebooks.
+# (`pruning_lib/study/uncertainty.py`).
 
 # %%
 from pruning_lib.study import equal_size
 
-compared = equal_size.scores_and_patterns(experiment, equal_size_sparsities)
-study = equal_size.collect(
-    experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds, variants=compared
-)
-table = equal_size.rows(study)
+study = equal_size.collect(experiment, sweeps)
+# Every variant but the shares of neurons removed that notebook 10 sets beside their speed
+# (the plan keys them by no sparsity: they match none).
+beside_speed = {variant for variant, sparsity in plan[equal_size_seeds[0]] if sparsity is None}
+shown = [key for key in study["sizes"] if key[0] not in beside_speed]
+table = [row for row in equal_size.rows(study) if (row["variant"], row["sparsity"]) in shown]
 print(f"seeds {study['seeds']} (dense-small and its comparison: seeds {study['small_seeds']}); "
       "mean of each variant's score ± 95% interval")  # fmt: skip
 print(format_table(table, ["variant", "sparsity", "parameters", "mean QA", "mean of six"]))
@@ -274,7 +269,7 @@ if not study["small_seeds"]:
 # %%
 fig, ax = plt.subplots(figsize=(9, 4))
 labels, means, lows, highs = [], [], [], []
-for (variant, sparsity), _ in study["sizes"].items():
+for variant, sparsity in shown:
     record = equal_size.mean_of(study, variant, sparsity)
     label = f"{variant} ({sparsity:g})" if sparsity else variant
     if variant == "dense-small":
@@ -318,8 +313,8 @@ for sparsity in equal_size_sparsities:
         if sparsity == 0.5:
             comparisons.append(pair(f"magnitude 2:4 {stage}", base, sparsity))
             comparisons.append(pair(f"wanda 2:4 {stage}", f"wanda unstructured {stage}", sparsity))
-            matched = equal_size.matched_fraction(experiment)
-            structured = equal_size.structured_label(matched, stage == "fine-tuned")
+            matched = plans.matched_fraction(experiment.settings)
+            structured = plans.structured_label(matched, stage == "fine-tuned")
             comparisons.append(pair(structured, base, sparsity))
     comparisons.append(
         pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", sparsity)
@@ -366,7 +361,7 @@ saved = experiment.save_result(
 # groups8 = rows.abs().reshape(rows.shape[0], -1, 8)
 # mine = torch.zeros_like(groups8, dtype=torch.bool)
 # mine.scatter_(2, groups8.topk(4, dim=2).indices, True)
-# assert torch.equal(mine.reshape(rows.shape), library_mask(NM(4, 8)))
+# assert torch.equal(mine.reshape(rows.shape), library_mask("magnitude", "4:8"))
 # ```
 #
 # 2. If every input feature had the same norm, Wanda would be magnitude pruning within each
@@ -376,7 +371,12 @@ saved = experiment.save_result(
 # flat = rows.abs() * torch.ones(rows.shape[1])[None, :]
 # per_row = torch.zeros_like(rows, dtype=torch.bool)
 # per_row.scatter_(1, flat.topk(rows.shape[1] // 2, dim=1).indices, True)
-# assert torch.equal(per_row, library_mask(RowWise(0.5)))  # RowWise with magnitude scores
+# from pruning_lib.patterns import RowWise
+# from pruning_lib.prune import Pruner
+# pruner = Pruner(experiment.fresh_model(), include=[f"^{name}$"])
+# pruner.prune_pattern(RowWise(0.5))  # magnitude scores, compared within each row
+# mask = pruner.masks[name].cpu()
+# assert torch.equal(per_row, mask.t() if pruner.input_axes[name] == 0 else mask)
 # ```
 #
 # 3. Set `equal_size_seeds = [0]` and rerun: which verdicts change, and why are the

@@ -41,28 +41,15 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% [markdown]
 # ## Parameters
 #
-# The defaults are the tutorial profile (offline, CPU, minutes). `pruning-lib reproduce params/<profile>.yaml` runs this notebook with other values.
-# The quality column runs (or reads from the cache) the equal-size study's runs it needs,
-# with notebook 09's study parameters.
+# This notebook's own parameters. The profile sets everything else (the model and its
+# training, the data, the seed): the defaults are the tutorial profile (offline, CPU,
+# minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
+# here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
+# notebook with a profile's values; every parameter and its range is defined once in
+# `pruning_lib/study/parameters.py`.
 
 # %% tags=["parameters"]
-profile = "tutorial"  # results go to runs/<profile>/
-seed = 0  # training seed: initialisation and data order
-world_seed = 0  # the toy world and its evaluation items (fixed while seeds vary)
-threads = 1  # torch CPU threads (1: CPU results do not depend on the core count)
-device = "auto"  # "auto" picks the GPU when there is one
-model = "toy"  # "toy": our small GPT; or a Hugging Face name / local folder
-datasets = "toy"  # "toy", "hub", or a folder of <task>.jsonl files in the hub schemas
-corpus = "toy"  # fine-tuning text: "toy", "hub" (WikiText-103) or a local file
-toy_size = "tutorial"  # "tutorial" or "smoke" (seconds, for tests)
-baseline_steps = 1600  # training steps of the toy baseline
-baseline_learning_rate = 0.003
-finetune_steps = 100  # optimizer steps of each fine-tuning
-finetune_learning_rate = 0.001
-batch_size = 16
-eval_limit = None  # evaluate only the first N items of each set
-eval_batch_size = 32
-calibration_sequences = 128  # Wanda: windows of the corpus whose inputs are measured
+profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
 dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0, 1, 2])
@@ -74,9 +61,19 @@ dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.ya
 import matplotlib.pyplot as plt
 import torch
 
-from pruning_lib.study.notebook import format_table, start
+from pruning_lib.study import plans
+from pruning_lib.study.notebook import compute, format_table, start
 
 experiment = start(globals())
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# A progress bar while the runs not cached yet are computed (notebook 09's equal-size
+# study, whose quality figures the answer table reads).
+plan = plans.equal_size(
+    experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds
+)
+sweeps = compute(experiment, plan)
 
 # %% [markdown]
 # ## Why zeros alone do not make a model faster
@@ -192,7 +189,7 @@ else:
 if benchmarks is not None:
     structured_rows = [
         {
-            "MLP neurons removed": answer.percent(row["mlp_neurons_removed"]),
+            "MLP neurons removed": plans.percent(row["mlp_neurons_removed"]),
             "blocks ms": f"{row['blocks_ms']:.1f}",
             "speed-up": f"{row['speedup']:.2f}",
             "multiply-add ratio": f"{row['mac_ratio']:.2f}",
@@ -222,15 +219,9 @@ if benchmarks is not None:
 # %%
 from pruning_lib.study import equal_size
 
-matched = equal_size.matched_fraction(experiment)
-# Only the runs the answer table reads (notebook 09 runs the rest of the study).
-shown = answer.study_variants(
-    benchmarks, matched, equal_size.variant_names(experiment, equal_size_sparsities)
-)
-study = equal_size.collect(
-    experiment, equal_size_sparsities, equal_size_seeds, dense_small_seeds, variants=shown
-)
-print(f"toy model, seeds {study['seeds']}; removing {equal_size.percent(matched)} of the MLP neurons "
+matched = plans.matched_fraction(experiment.settings)
+study = equal_size.collect(experiment, sweeps)
+print(f"toy model, seeds {study['seeds']}; removing {plans.percent(matched)} of the MLP neurons "
       "removes what unstructured 0.5 removes")  # fmt: skip
 
 # %% [markdown]

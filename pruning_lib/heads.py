@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from .checks import check_fraction
-from .structured import _layers, _slice, neurons_to_keep
+from .structured import neurons_to_keep, slice_module, transformer_layers
 
 # model_type -> the attention module's name in a layer; all use q/k/v/o_proj.
 HEAD_ARCHITECTURES = {"llama": "self_attn", "mistral": "self_attn", "qwen2": "self_attn"}
@@ -55,7 +55,7 @@ def _attention(model: nn.Module) -> list[nn.Module]:
             f"head pruning knows {sorted(HEAD_ARCHITECTURES)}; model_type={model_type!r} "
             "is not one of them"
         )
-    return [getattr(layer, HEAD_ARCHITECTURES[model_type]) for layer in _layers(model)]
+    return [getattr(layer, HEAD_ARCHITECTURES[model_type]) for layer in transformer_layers(model)]
 
 
 def _shape(config) -> tuple[int, int, int]:
@@ -151,8 +151,8 @@ def shrink_heads(
             (attention.k_proj, _rows(index, head_dim)),
             (attention.v_proj, _rows(index, head_dim)),
         ):
-            _slice(module, rows, out=True)
-        _slice(attention.o_proj, query_rows, out=False)
+            slice_module(module, rows, out=True)
+        slice_module(attention.o_proj, query_rows, out=False)
     for key in ("num_attention_heads", "num_key_value_heads", "head_dim"):
         setattr(model.config, key, getattr(config, key))
     return {"before": groups * per_group, "kept": len(keep[0]) * per_group}

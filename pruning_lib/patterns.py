@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -197,3 +198,25 @@ class RowWise:
             pruned |= key < 0  # earlier pruning stays
             result[name] = _as_rows(~pruned, axis).contiguous()
         return result
+
+
+def parse_pattern(pattern: str) -> NM | None:
+    """``"unstructured"`` (None: any weight may go) or ``"N:M"`` such as ``"2:4"``.
+
+    Example:
+        >>> parse_pattern("2:4"), parse_pattern("unstructured")
+        (NM(n=2, m=4), None)
+        >>> parse_pattern("2-4")
+        Traceback (most recent call last):
+        ...
+        ValueError: pattern='2-4' is not allowed; choose 'unstructured' or 'N:M' ...
+    """
+    if pattern == "unstructured":
+        return None
+    match = re.fullmatch(r"(\d+):(\d+)", pattern) if isinstance(pattern, str) else None
+    if not match or not 0 < int(match[1]) < int(match[2]) <= 1024:
+        raise ValueError(
+            f"pattern={pattern!r} is not allowed; choose 'unstructured' or 'N:M' with "
+            "0 < N < M <= 1024 (e.g. '2:4')"
+        )
+    return NM(int(match[1]), int(match[2]))

@@ -54,7 +54,8 @@ MLP_SPECS: dict[str, tuple[str, MLPSpec]] = {
 }
 
 
-def _layers(model: nn.Module) -> list[nn.Module]:
+def transformer_layers(model: nn.Module) -> list[nn.Module]:
+    """The model's transformer blocks, in order (GPT-2, GPT-NeoX, OPT, Llama-style)."""
     for path in ("transformer.h", "gpt_neox.layers", "model.decoder.layers", "model.layers"):
         module = model
         for part in path.split("."):
@@ -95,9 +96,27 @@ def mlp_up_matrix(model: nn.Module, layer: int) -> tuple[str, nn.Module]:
     """The weight name and module of ``layer``'s first MLP up projection: the matrix whose
     output rows are that layer's neurons, in any architecture :data:`MLP_SPECS` knows."""
     where, spec = _spec(model)
-    ups, _ = _mlp_modules(_layers(model)[layer], where, spec)
+    ups, _ = _mlp_modules(transformer_layers(model)[layer], where, spec)
     names = {id(module): name for name, module in model.named_modules()}
     return f"{names[id(ups[0])]}.weight", ups[0]
+
+
+def mlp_shape(model: nn.Module) -> tuple[int, int, int]:
+    """``(layers, neurons per layer, parameters one neuron owns)``: its row of every up
+    projection (with its bias) and its column of the down projection (whose bias stays).
+    Works on a model on the meta device (no weights needed).
+
+    Example:
+        >>> from transformers import GPT2Config, GPT2LMHeadModel
+        >>> mlp_shape(GPT2LMHeadModel(GPT2Config(n_embd=8, n_layer=2, n_head=2)))
+        (2, 32, 17)
+    """
+    where, spec = _spec(model)
+    layers = transformer_layers(model)
+    ups, down = _mlp_modules(layers[0], where, spec)
+    width = _out_rows(down).shape[1]  # the down projection reads every neuron
+    owned = sum(sum(p.numel() for p in up.parameters()) for up in ups) + down.weight.numel()
+    return len(layers), width, owned // width
 
 
 def neuron_scores(model: nn.Module) -> list[torch.Tensor]:
@@ -105,7 +124,7 @@ def neuron_scores(model: nn.Module) -> list[torch.Tensor]:
     down projection (a weight-norm score; pass your own, e.g. activation-aware, instead)."""
     where, spec = _spec(model)
     scores = []
-    for layer in _layers(model):
+    for layer in transformer_layers(model):
         ups, down = _mlp_modules(layer, where, spec)
         total = sum(_out_rows(up).detach().float().pow(2).sum(1) for up in ups)
         total = total + _out_rows(down).detach().float().pow(2).sum(0)
@@ -123,7 +142,7 @@ def neurons_to_keep(scores: list[torch.Tensor], fraction: float) -> list[torch.T
     return [torch.sort(torch.topk(s, keep, sorted=False).indices).values for s in scores]
 
 
-def _slice(module: nn.Module, index: torch.Tensor, out: bool) -> None:
+def slice_module(module: nn.Module, index: torch.Tensor, out: bool) -> None:
     """Keep ``index`` of the module's outputs (``out``) or inputs, in place."""
     conv = isinstance(module, Conv1D)
     weight = module.weight.data
@@ -144,7 +163,7 @@ def mask_mlp(model: nn.Module, keep: list[torch.Tensor]) -> None:
     """Zero the removed neurons' columns of each down projection (same function as shrinking,
     the reference in tests)."""
     where, spec = _spec(model)
-    for layer, index in zip(_layers(model), keep):
+    for layer, index in zip(transformer_layers(model), keep):
         _, down = _mlp_modules(layer, where, spec)
         rows = _out_rows(down)
         mask = torch.zeros(rows.shape[1], dtype=torch.bool, device=rows.device)
@@ -171,10 +190,10 @@ def shrink_mlp(
     scores = neuron_scores(model) if scores is None else scores
     keep = neurons_to_keep(scores, fraction)
     before = scores[0].numel()
-    for layer, index in zip(_layers(model), keep):
+    for layer, index in zip(transformer_layers(model), keep):
         ups, down = _mlp_modules(layer, where, spec)
         for up in ups:
-            _slice(up, index, out=True)
-        _slice(down, index, out=False)
+            slice_module(up, index, out=True)
+        slice_module(down, index, out=False)
     setattr(model.config, spec.config_key, len(keep[0]))
     return {"before": before, "kept": len(keep[0])}

@@ -59,7 +59,10 @@ def _matches(name: str, include: list[str] | None, exclude: list[str]) -> bool:
 
 
 def _embedding_pointers(model: nn.Module) -> set[int]:
-    return {m.weight.data_ptr() for m in model.modules() if isinstance(m, nn.Embedding)}
+    """The storage of every embedding matrix (a tied LM head shares it); on the meta
+    device, where nothing has storage, the parameters themselves."""
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Embedding)]
+    return {id(w) if w.is_meta else w.data_ptr() for w in weights}
 
 
 def prunable_refs(
@@ -81,7 +84,8 @@ def prunable_refs(
         if isinstance(module, (nn.Linear, Conv1D)):
             weight = module.weight
             name = f"{prefix}weight"
-            if weight.ndim == 2 and weight.data_ptr() not in embeddings:
+            pointer = id(weight) if weight.is_meta else weight.data_ptr()
+            if weight.ndim == 2 and pointer not in embeddings:
                 if _matches(name, include, exclude):
                     found[name] = (weight, None)
             continue

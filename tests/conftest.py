@@ -10,14 +10,15 @@ os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# No notebook helper process (study/beside.py) unless a test asks for one: tests/test_beside.py.
+# Runs are computed in the test's own process unless a test asks for workers
+# (tests/test_runs.py compares one worker with two).
 os.environ.setdefault("PRUNING_LIB_WORKERS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from pruning_lib.config import TrainConfig  # noqa: E402
-from pruning_lib.study.experiment import TOY_SIZES  # noqa: E402
+from pruning_lib.study.configs import TOY_SIZES  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -32,6 +33,18 @@ def tiny_world():
     from pruning_lib.study.toyworld import generate
 
     return generate(TINY_WORLD)
+
+
+def smoke_settings(cache, **changes):
+    """Settings of the smoke-sized toy world and model, seconds to train, cached in
+    ``cache``."""
+    from pruning_lib.study.parameters import Settings
+
+    values = dict(
+        profile="tests", toy_size="smoke", baseline_steps=20, finetune_steps=4, batch_size=4,
+        eval_limit=4, calibration_sequences=4, cache_dir=str(cache),
+    )  # fmt: skip
+    return Settings(**{**values, **changes})
 
 
 @pytest.fixture(scope="session")

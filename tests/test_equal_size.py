@@ -1,48 +1,63 @@
-"""Quality at equal size (notebook 09): the grid, structured runs at the matched parameter
-count, the dense-small model of the pruned size, and the paired comparisons."""
+"""Quality at equal size (notebooks 09 and 10): the plan, structured runs at the matched
+parameter count, the dense-small model of the pruned size, and the paired comparisons."""
 
-import contextlib
 import dataclasses
 
 import pytest
 
 from pruning_lib.efficiency import parameter_counts
-from pruning_lib.study import equal_size
+from pruning_lib.study import equal_size, plans
 from pruning_lib.study.experiment import Experiment
+from pruning_lib.study.kinds import small_width
 from pruning_lib.study.model import small_gpt
-from pruning_lib.study.parameters import Settings, check_parameters
+from pruning_lib.study.parameters import check_parameters
+from pruning_lib.study.pool import compute
+from tests.conftest import smoke_settings
 
 
-def test_grid_runs_2_4_only_where_it_fits_and_random_one_shot_only():
-    runs = equal_size.grid([0.5, 0.7])
-    assert ("magnitude", "2:4", 0.5, True) in runs
-    assert not [r for r in runs if r[1] == "2:4" and r[2] == 0.7]
-    assert not [r for r in runs if r[0] == "random" and r[3]]
+def test_the_plan_runs_2_4_only_where_it_fits_and_random_one_shot_only(tmp_path):
+    settings = smoke_settings(tmp_path)
+    runs = plans.equal_size(settings, [0.5, 0.7], [0, 1])[1]
+    grid = [(v, s) for v, s in runs if not v.startswith(("dense", "structured"))]
+    assert ("magnitude 2:4 fine-tuned", 0.5) in grid
+    assert not [v for v, s in grid if "2:4" in v and s == 0.7]
+    assert not [v for v, s in grid if v.startswith("random") and "fine-tuned" in v]
     # 0.5: 3 scores x 2 patterns one-shot, + 4 fine-tuned; 0.7: 3 one-shot + 2 fine-tuned
-    assert len(runs) == 10 + 5
+    assert len(grid) == 10 + 5
+    assert all(run.seed == 1 for run in runs.values())
+    structured = [(v, s) for v, s in runs if v.startswith("structured")]
+    matched = plans.structured_label(plans.matched_fraction(settings), True)
+    assert (matched, 0.5) in structured and ("structured 25% fine-tuned", None) in structured
+    assert ("structured 25% one-shot", None) not in structured  # timed shares: fine-tuned
+    # dense-small only where asked, and only beside 0.5 (its size is unstructured 0.5's).
+    assert ("dense-small", 0.5) not in runs
+    assert ("dense-small", 0.5) in plans.equal_size(settings, [0.5], [1], [1])[1]
+    assert ("dense-small", 0.5) not in plans.equal_size(settings, [0.7], [1], [1])[1]
+
+
+def test_09_and_10_ask_for_one_study():
+    from pruning_lib.study.parameters import Settings, StudyParameters
+
+    settings, study = Settings(), StudyParameters()
+    nine = plans.notebook_runs("09_scores_patterns", settings, study)
+    assert nine == plans.notebook_runs("10_efficiency_answer", settings, study)
+    # ...whose magnitude runs are the main sweep's (07): one run each, at each seed.
+    sweep = plans.runs_in(plans.main_sweep(settings, [0.5], study.equal_size_seeds))
+    assert set(sweep) - {r for r in sweep if r.kind == "control"} <= set(nine)
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
-    settings = Settings(
-        profile="equal-size",
-        toy_size="smoke",
-        baseline_steps=20,
-        finetune_steps=3,
-        batch_size=4,
-        eval_limit=4,
-        calibration_sequences=4,
-        cache_dir=str(tmp_path_factory.mktemp("cache")),
-    )
-    return Experiment(settings, progress=False)
+    return Experiment(smoke_settings(tmp_path_factory.mktemp("cache"), finetune_steps=3),
+                      progress=False)  # fmt: skip
 
 
 def test_structured_removes_what_unstructured_removes(experiment):
     model = experiment.fresh_model()
     counts = parameter_counts(model)
-    fraction = equal_size.mlp_fraction(model, 0.5)
-    assert fraction == equal_size.matched_fraction(experiment)
-    run = equal_size.structured(experiment, fraction, finetune=False)
+    fraction = plans.mlp_fraction(model, 0.5)
+    assert fraction == plans.matched_fraction(experiment.settings)  # the skeleton's
+    run = experiment.result(plans.structured(experiment.settings, fraction, finetune=False))
     assert abs(run["sparsity"] - 0.5) < 0.01
     removed = counts["total"] - run["parameters"]
     # By hand for GPT-2: a neuron owns a c_fc column, its bias and a c_proj row: 2d + 1.
@@ -53,14 +68,17 @@ def test_structured_removes_what_unstructured_removes(experiment):
     # Within one neuron per layer of unstructured 0.5's count.
     assert abs(removed - 0.5 * counts["prunable"]) <= (2 * d + 1) * layers / 2
     with pytest.raises(ValueError, match="sparsity=0.7 removes more parameters"):
-        equal_size.mlp_fraction(model, 0.7)
+        plans.mlp_fraction(model, 0.7)
 
 
 def test_dense_small_has_about_the_pruned_count_and_the_same_budget(experiment):
-    target = 0.6 * parameter_counts(experiment.fresh_model())["total"]
-    run = equal_size.dense_small(experiment, round(target))
+    settings = experiment.settings
+    run = experiment.result(plans.dense_small(settings, 0.5))
+    one_shot = experiment.result(plans.oneshot(settings, 0.5))
+    counts = parameter_counts(experiment.fresh_model())
+    target = counts["nonzero"] - counts["prunable_nonzero"] + one_shot["report"]["nonzero"]
     widths = range(8, experiment.model_config.n_embd + 1, 2)  # smoke: 2 heads
-    counts = {
+    sizes = {
         w: parameter_counts(
             small_gpt(
                 dataclasses.replace(experiment.model_config, n_embd=w),
@@ -69,19 +87,26 @@ def test_dense_small_has_about_the_pruned_count_and_the_same_budget(experiment):
         )["total"]
         for w in widths
     }
-    assert run["parameters"] == counts[run["width"]]
-    assert min(abs(c - target) for c in counts.values()) == abs(run["parameters"] - target)
-    history = (experiment.cache / "results").glob("dense_small-*.json")
-    assert len(list(history)) == 1
+    assert run["width"] == small_width(experiment, target)
+    assert run["parameters"] == sizes[run["width"]]
+    assert min(abs(c - target) for c in sizes.values()) == abs(run["parameters"] - target)
+    key = plans.dense_small(settings, 0.5).kwargs
+    assert key["steps"] == settings.baseline_steps + settings.finetune_steps
 
 
 def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
-    study = equal_size.collect(experiment, [0.5], seeds=[0, 1], dense_small_seeds=[1])
+    plan = plans.equal_size(experiment.settings, [0.5], [0, 1], dense_small_seeds=[1])
+    study = equal_size.collect(experiment, compute(experiment, plan))
     variants = {r["variant"] for r in study["records"]}
-    matched = equal_size.structured_label(equal_size.matched_fraction(experiment), True)
+    matched = plans.structured_label(plans.matched_fraction(experiment.settings), True)
     assert "wanda 2:4 fine-tuned" in variants and matched in variants
     assert "structured 50% fine-tuned" in variants and "structured 25% one-shot" not in variants
     assert all(len(r["values"]) == 2 for r in study["records"])
+    # A share of neurons that matches no sparsity is keyed by the share it removes.
+    fifty = [s for v, s in study["sizes"] if v == "structured 50% fine-tuned"]
+    assert fifty == [
+        round(study["runs"][0][("structured 50% fine-tuned", fifty[0])]["sparsity"], 2)
+    ]
     rows = equal_size.rows(study)
     assert rows[0]["variant"] == "dense" and " ± " in rows[0]["mean QA"]
     assert [r["parameters"] for r in rows if r["variant"] == "magnitude 2:4 one-shot"] == [
@@ -101,114 +126,3 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     )
     assert noise > 0 and f"{value:.3f}" in sentence
     assert sentence.endswith("cannot separate them") == (abs(value) <= noise)
-
-
-def test_prefetch_fills_the_other_seeds_and_help_fills_seed_0_from_its_end(tmp_path):
-    parameters = {
-        "profile": "prefetch",
-        "toy_size": "smoke",
-        "baseline_steps": 20,
-        "finetune_steps": 2,
-        "batch_size": 4,
-        "eval_limit": 4,
-        "calibration_sequences": 4,
-        "cache_dir": str(tmp_path),
-        "equal_size_sparsities": [0.5],
-        "equal_size_seeds": [0, 1, 2],
-        "dense_small_seeds": [0],
-    }
-    assert equal_size.prefetch(parameters) == [1, 2]
-    results = tmp_path / "results"
-    assert not list(results.glob("dense_small-*.json"))  # seeds 1 and 2 have no dense-small
-    settings = Settings(
-        **{k: v for k, v in parameters.items() if not k.startswith(("equal", "dense"))}
-    )
-    seed_1 = Experiment(dataclasses.replace(settings, seed=1), progress=False)
-    before = len(list(results.iterdir()))
-    equal_size.seed_runs(seed_1, [0.5], with_dense_small=False)
-    assert len(list(results.iterdir())) == before  # seed 1's grid was cached
-    # prefetch walks backwards (09 and 10 walk forwards): seed 2 before seed 1, and each
-    # seed's last step (87.5% of the neurons removed, fine-tuned) before its first (dense).
-    seed_2 = Experiment(dataclasses.replace(settings, seed=2), progress=False)
-    written = [
-        (results / f"{e.key(*k[:1], **k[1])}.json").stat().st_mtime_ns
-        for e in (seed_2, seed_1)
-        for k in (("structured", {"fraction": 0.875, "steps": 2}), ("dense", {}))
-    ]
-    assert written == sorted(written) and len(set(written)) == 4
-
-    # help: seed 0's own study, last step first (dense-small is the last)
-    seed_0 = Experiment(settings, progress=False)
-    steps = equal_size.seed_plan(seed_0, [0.5], with_dense_small=True)
-    assert equal_size.help_seed(parameters) == len(steps)
-    dense_small = sorted(results.glob("dense_small-*.json"), key=lambda f: f.stat().st_mtime)
-    first_grid = results / f"{seed_0.key('dense')}.json"
-    assert len(dense_small) == 1 and first_grid.is_file()
-    # backwards: dense-small (last of the plan) was written before the dense run (first)
-    assert dense_small[0].stat().st_mtime_ns <= first_grid.stat().st_mtime_ns
-    before = len(list(results.iterdir()))
-    runs = equal_size.seed_runs(seed_0, [0.5], with_dense_small=True)
-    assert len(list(results.iterdir())) == before  # the notebook's forward walk: all cached
-    assert list(runs)[0] == ("dense", 0.0) and list(runs)[-1] == ("dense-small", 0.5)
-
-
-def test_09_and_10_run_only_the_variants_they_show(tmp_path, monkeypatch):
-    """Notebook 09 compares scores and patterns with the matched structured run; notebook
-    10 reads only what its answer table shows. Each runs those (and dense) and nothing else,
-    its helper included; together they are the whole study."""
-    from pruning_lib.study import answer, beside
-
-    settings = Settings(
-        profile="variants", toy_size="smoke", baseline_steps=20, finetune_steps=2,
-        batch_size=4, eval_limit=4, calibration_sequences=4, cache_dir=str(tmp_path),
-    )  # fmt: skip
-    experiment = Experiment(settings, progress=False)
-    every = equal_size.variant_names(experiment, [0.5])
-    matched = equal_size.matched_fraction(experiment)
-    pair = [equal_size.structured_label(matched, f) for f in (False, True)]
-    compared = equal_size.scores_and_patterns(experiment, [0.5])
-    # 09: dense, the 10 grid runs, the matched structured pair and dense-small, in order.
-    grid = [equal_size.label(m, p, f) for m, p, _, f in equal_size.grid([0.5])]
-    assert compared == ["dense", *grid, *pair, "dense-small"]
-    shown = answer.study_variants(answer.load_benchmarks(), matched, every)
-    timed = [0.25, 0.5, 0.875]  # the committed benchmarks' fractions but the matched one
-    assert shown == [
-        "dense", "magnitude unstructured fine-tuned", "magnitude 2:4 fine-tuned",
-        *sorted([equal_size.structured_label(f, True) for f in timed] + [pair[1]],
-                key=every.index),
-    ]  # fmt: skip
-    assert answer.study_variants(None, matched, every) == ["dense"]
-    assert set(compared) | set(shown) == set(every)
-
-    handed = {}
-
-    @contextlib.contextmanager
-    def helper_first(exp, calls):  # the helper's calls, run before the notebook's own
-        beside.run_calls(exp, list(reversed(calls)))
-        handed["files"] = sorted(p.name for p in (tmp_path / "results").glob("*.json"))
-        yield None
-
-    monkeypatch.setattr(equal_size, "helping", helper_first)
-    study = equal_size.collect(experiment, [0.5], [0, 1], [], variants=shown)
-    assert [v for v, _ in study["sizes"]] == shown  # the order of the full study
-    assert sorted(p.name for p in (tmp_path / "results").glob("*.json")) == handed["files"]
-    # ...and it computed what this process computes alone (keys hold no cache folder).
-    monkeypatch.setattr(equal_size, "helping", lambda exp, calls: contextlib.nullcontext())
-    alone = Experiment(dataclasses.replace(settings, cache_dir=str(tmp_path / "alone")))
-    equal_size.collect(alone, [0.5], [0, 1], [], variants=shown)
-    assert sorted(p.name for p in (tmp_path / "alone" / "results").glob("*.json")) == sorted(
-        handed["files"]
-    )
-    # Fewer results than the whole study at two seeds (one per variant but dense-small).
-    assert len(handed["files"]) < 2 * (len(every) - 1)
-    table = answer.answer_rows(answer.load_benchmarks(), study, matched)
-    assert "not measured" not in {r["mean QA change (toy)"] for r in table if r["whole_model"]}
-    # 09 in the tutorial: dense-small is one of its variants, but no seed trains it.
-    study = equal_size.collect(experiment, [0.5], [0, 1], [], variants=compared)
-    assert [v for v, _ in study["sizes"]] == compared[:-1] and not study["small_seeds"]
-    value, noise, sentence = equal_size.compare(
-        study, (pair[0], 0.5), ("magnitude unstructured one-shot", 0.5)
-    )
-    assert noise > 0 and f"{value:.3f}" in sentence
-    with pytest.raises(ValueError, match=r"variants: \['wanda 4:8 one-shot'\] are not in the"):
-        equal_size.collect(experiment, [0.5], [0], variants=["wanda 4:8 one-shot"])

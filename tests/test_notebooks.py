@@ -189,12 +189,11 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
         again = run_cli("reproduce", str(path))
         assert again.returncode == 0
         assert again.stdout.count("current, skipped") == 11
-        # Two seeds: every record carries one value per seed, computed beside the notebooks.
+        # Two seeds: every record carries one value per seed; every run was computed
+        # before the notebooks ran, so the second time computes nothing.
         assert results["seeds"] == [0, 1]
         assert all(len(r["values"]) == 2 for r in results["records"])
-        assert "main sweep cached for seeds [1]" in (out / "seeds.log").read_text()
-        assert "equal-size study cached for seeds [1]" in (out / "seeds.log").read_text()
-        assert "seed 0's equal-size study cached" in (out / "seeds.log").read_text()
+        assert " 0 to compute" not in done.stdout and " 0 to compute" in again.stdout
         answer = json.loads((out / "results" / "10_efficiency_answer.json").read_text())
         assert answer["rows"][0]["pruning"] == "none (dense)"
         # compare: a run against itself agrees; a value moved beyond its interval does not.
@@ -307,32 +306,57 @@ def test_notebook_code_equals_its_text_source(path):
     assert notebook.metadata["jupytext"]["formats"] == "ipynb,py:percent"
 
 
-def test_parameters_cells_and_tutorial_profile_follow_the_one_schema():
+def test_parameters_cells_hold_the_profile_and_the_notebooks_own_knobs():
+    from pruning_lib.study.configs import load_profile
     from pruning_lib.study.parameters import SHARED, STUDY, defaults
 
     schema = defaults()
     seen = set()
     for path in NOTEBOOKS:
-        for key, value in reproduce.notebook_parameters(path).items():
-            assert key in schema, (path.stem, key)
+        cell = reproduce.notebook_parameters(path)
+        assert next(iter(cell)) == "profile" and cell["profile"] == "tutorial", path.stem
+        # The profile supplies the shared settings: none is repeated in a cell.
+        assert not set(cell) & (set(SHARED) - {"profile"}), path.stem
+        for key, value in cell.items():
             assert value == schema[key], (path.stem, key)
-            seen.add(key)
-    # Every notebook parameter is in some notebook; shared ones only the hub profiles set
-    # may stay out of the cells.
-    hub_only = {"corpus_limit", "grad_accum_steps", "block_size", "mixed_precision", "cache_dir"}
-    assert set(STUDY) <= seen and set(SHARED) - hub_only <= seen
-    assert not hub_only & seen
+        seen |= set(cell)
+    assert set(STUDY) <= seen  # every notebook parameter belongs to some notebook
     profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
     for key, value in profile.items():
         assert schema[key] == value, key
-    # The study profile is the tutorial plus the rest of 09's study and more seeds of the
-    # main sweep: every other key equal, so it reuses every run the tutorial cached.
-    study = yaml.safe_load((ROOT / "params" / "study.yaml").read_text())
+    # The study profile extends the tutorial with more seeds and the rest of the equal-size
+    # study: every other key equal, so it reuses every run the tutorial cached.
+    study = load_profile(ROOT / "params" / "study.yaml")
     differ = {k for k in {*study, *profile} if study.get(k) != profile.get(k)}
     assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds", "seeds"}
     assert study["seeds"][: len(profile["seeds"])] == profile["seeds"]
     assert set(profile["equal_size_sparsities"]) < set(study["equal_size_sparsities"])
     assert study["dense_small_seeds"] and not profile["dense_small_seeds"]
+
+
+def test_a_profile_extends_another_and_refuses_a_circle(tmp_path):
+    from pruning_lib.study.configs import load_profile
+
+    (tmp_path / "base.yaml").write_text("profile: base\nseed: 3\nfinetune_steps: 7\n")
+    (tmp_path / "child.yaml").write_text("extends: base\nfinetune_steps: 9\n")
+    assert load_profile(tmp_path / "child.yaml") == {"seed": 3, "finetune_steps": 9}
+    assert reproduce.plan(tmp_path / "child.yaml")[2]["profile"] == "child"
+    (tmp_path / "a.yaml").write_text("extends: b\n")
+    (tmp_path / "b.yaml").write_text("extends: a\n")
+    with pytest.raises(ValueError, match="goes round in a circle"):
+        load_profile(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: missing\n")
+    with pytest.raises(ValueError, match="extends='missing' names no file"):
+        load_profile(tmp_path / "c.yaml")
+
+
+def test_start_reads_the_profile_then_the_notebooks_own_values():
+    from pruning_lib.study.notebook import profile_values
+
+    assert profile_values("tutorial")["seeds"] == [0, 1, 2, 3]
+    assert profile_values("study")["seeds"] == [0, 1, 2, 3, 4, 5]  # params/study.yaml
+    assert profile_values("smoke")["toy_size"] == "smoke"
+    assert profile_values("not-a-profile") == profile_values("tutorial")  # injected by papermill
 
 
 def test_hub_only_parameters_reach_every_notebook(tmp_path):
@@ -357,62 +381,3 @@ def test_papermill_does_not_warn_of_the_shared_keys_a_notebook_reads(caplog):
     finally:
         logger.removeFilter(reproduce._QUIET)
     assert [r.getMessage() for r in caplog.records] == ["Passed unknown parameter: not_a_key"]
-
-
-def test_07_runs_after_the_others_while_the_other_seeds_sweep_runs(tmp_path, monkeypatch):
-    """reproduce does not idle before 07: while the second process is still training the
-    other seeds' baselines and sweep, 08, 09 and 10 run first, and 07 once it is cached."""
-    name = "test-order"
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"profile: {name}\ntoy_size: smoke\nseeds: [0, 1]\nsparsities: [0.5]\n")
-    out = ROOT / "runs" / name
-
-    class Second:  # the second process: its sweep is cached once notebook 09 has run
-        done = False
-
-        def poll(self):
-            return 0 if self.done else None
-
-        def kill(self):
-            self.done = True
-
-        def wait(self):
-            return 0
-
-    second = Second()
-    ran = []
-
-    def execute(papermill, job, root, notebooks_out):
-        ran.append(job.output)
-        (notebooks_out / f"{job.output}.ipynb").write_text("{}")
-        if job.output == "09_scores_patterns":
-            (out / "seeds.log").write_text("main sweep cached for seeds [1]\n")
-        if job.output == "10_efficiency_answer":
-            second.done = True
-
-    def never(seconds):  # 07 waiting for a sweep this fake never caches: fail, not hang
-        raise AssertionError("07 waited for the other seeds' sweep")
-
-    monkeypatch.setattr(reproduce, "_start_seeds", lambda *args: second)
-    monkeypatch.setattr(reproduce, "_execute", execute)
-    monkeypatch.setattr(reproduce.time, "sleep", never)
-    lines = []
-    try:
-        reproduce.run(path, resume=False, log=lines.append)
-        assert ran[-4:] == [
-            "08_efficiency", "09_scores_patterns", "10_efficiency_answer", "07_results",
-        ]  # fmt: skip
-        assert "[7/10] 07_results: after the others (the other seeds' sweep is running)" in lines
-        # Cached before 07 is reached: the tutorial's order.
-        second.done, ran[:] = False, []
-        (out / "seeds.log").write_text("main sweep cached for seeds [1]\n")
-        reproduce.run(path, resume=False, log=lines.append)
-        assert ran[5:7] == ["06_finetuning", "07_results"]
-        # One seed: 07 needs nothing from the second process (busy with 09's other seeds).
-        path.write_text(path.read_text().replace("seeds: [0, 1]", "seeds: [0]"))
-        second.done, ran[:] = False, []
-        (out / "seeds.log").write_text("")
-        reproduce.run(path, resume=False, log=lines.append)
-        assert ran[5:7] == ["06_finetuning", "07_results"]
-    finally:
-        shutil.rmtree(out, ignore_errors=True)

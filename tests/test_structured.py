@@ -7,13 +7,13 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from pruning_lib.structured import (
-    _layers,
     _mlp_modules,
     _spec,
     mask_mlp,
     neuron_scores,
     neurons_to_keep,
     shrink_mlp,
+    transformer_layers,
 )
 
 SMALL = {
@@ -70,14 +70,14 @@ def test_shrunk_equals_masked_and_reloads_with_the_stock_class(kind, tmp_path):
     masked = copy.deepcopy(model)
     mask_mlp(masked, keep)
     where, spec = _spec(model)
-    ups, down = _mlp_modules(_layers(model)[0], where, spec)
+    ups, down = _mlp_modules(transformer_layers(model)[0], where, spec)
     hidden = model.config.hidden_size if kind != "gpt2" else model.config.n_embd
     per_neuron = sum(hidden + (up.bias is not None) for up in ups) + hidden
     before = parameters(model)
     result = shrink_mlp(model, 0.25)
     removed = result["before"] - result["kept"]
     assert removed == round(0.25 * result["before"])
-    assert parameters(model) == before - removed * per_neuron * len(_layers(model))
+    assert parameters(model) == before - removed * per_neuron * len(transformer_layers(model))
     ids = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = masked(input_ids=ids).logits

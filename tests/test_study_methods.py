@@ -1,16 +1,18 @@
-"""The profile's `method` and `pattern` keys: validated before any work, and the one-shot
-runs they shape (Wanda, random, N:M) on the smoke-sized toy model."""
+"""The one-shot method of the study: the profile's `method` and `pattern` keys checked before
+any work, and the runs they shape (Wanda, random, N:M) on the smoke-sized toy model, built
+independently here and compared with what the study's runs computed."""
 
 import dataclasses
 
 import pytest
 import torch
 
-from pruning_lib.patterns import NM, RowWise
 from pruning_lib.prune import Pruner
 from pruning_lib.scores import calibration_batches, input_norms
+from pruning_lib.study import plans
 from pruning_lib.study.experiment import Experiment
-from pruning_lib.study.parameters import Settings, check_parameters
+from pruning_lib.study.parameters import check_parameters
+from tests.conftest import smoke_settings
 
 
 @pytest.mark.parametrize(
@@ -38,67 +40,87 @@ def test_a_pattern_with_its_own_sparsity_is_accepted():
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
-    settings = Settings(
-        profile="methods",
-        toy_size="smoke",
-        baseline_steps=20,
-        finetune_steps=4,
-        batch_size=4,
-        eval_limit=4,
-        calibration_sequences=4,
-        cache_dir=str(tmp_path_factory.mktemp("cache")),
-    )
-    return Experiment(settings, progress=False)
+    return Experiment(smoke_settings(tmp_path_factory.mktemp("cache")), progress=False)
 
 
-def _masks(experiment, score, pattern, sparsity):
-    """The masks the experiment's one-shot run makes, rebuilt the documented way."""
-    model = experiment.fresh_model()
-    pruner = Pruner(model)
-    scores = experiment.scores(score, model, pruner)
-    if pattern == "2:4":
-        pruner.prune_pattern(NM(2, 4), scores)
-    elif score == "wanda":
-        pruner.prune_pattern(RowWise(sparsity), scores)
-    else:
-        pruner.prune(sparsity, scores)
-    return pruner
+def evaluated(experiment, run, monkeypatch):
+    """The weights of every model the run evaluated, in order (the last: its final model)."""
+    seen = []
+    evaluate = experiment.evaluate
+
+    def spy(model, items=None):
+        seen.append({n: w.detach().clone() for n, w in Pruner(model).weights.items()})
+        return evaluate(model, items)
+
+    monkeypatch.setattr(experiment, "evaluate", spy)
+    experiment.path(run).unlink(missing_ok=True)
+    result = experiment.result(run)
+    monkeypatch.undo()
+    return result, seen
 
 
-def test_wanda_scores_are_weights_times_input_norms_and_rows_are_pruned_evenly(experiment):
+def by_hand(experiment, keep_of):
+    """Masks built here: ``keep_of(name, score as (out, in))`` -> kept (out, in)."""
     model = experiment.fresh_model()
     pruner = Pruner(model)
     batches = calibration_batches(experiment.stream(), 4, experiment.block_size, seed=0)
     norms = input_norms(pruner, model, batches)
-    scores = experiment.scores("wanda", model, pruner)
+    masks = {}
     for name, weight in pruner.weights.items():
-        # GPT-2's Conv1D stores (in, out): the input axis is 0.
-        assert torch.allclose(scores[name], weight.detach().abs() * norms[name][:, None])
-    pruned = _masks(experiment, "wanda", "unstructured", 0.5)
-    for mask in pruned.masks.values():
-        per_output = (~mask).sum(dim=0)  # pruned per output unit (a column of Conv1D)
-        assert bool((per_output == mask.shape[0] // 2).all())
-    run = experiment.oneshot(0.5, score="wanda")
-    assert run["sparsity"] == pytest.approx(0.5)
-    magnitude = _masks(experiment, "magnitude", "unstructured", 0.5)
-    assert any(not torch.equal(pruned.masks[n], magnitude.masks[n]) for n in pruned.masks)
-    assert experiment.key("oneshot", score="wanda") != experiment.key("oneshot")
+        rows = weight.detach().t()  # GPT-2's Conv1D stores (in, out)
+        masks[name] = keep_of(rows, norms[name]).t()
+    return masks
 
 
-def test_two_four_holds_in_every_group_through_fine_tuning(experiment):
-    run = experiment.oneshot(0.5, finetune=True, pattern="2:4")
-    assert run["sparsity"] == pytest.approx(0.5)
-    pruner = _masks(experiment, "magnitude", "2:4", 0.5)
-    for name, mask in pruner.masks.items():
-        groups = mask.T.reshape(mask.shape[1], -1, 4)  # (out, in/4, 4) along the input dim
+def top_half_per_row(score):
+    kept = torch.zeros_like(score, dtype=torch.bool)
+    kept.scatter_(1, score.topk(score.shape[1] // 2, dim=1).indices, True)
+    return kept
+
+
+def test_the_wanda_run_prunes_weights_times_input_norms_within_each_row(experiment, monkeypatch):
+    run = plans.oneshot(experiment.settings, 0.5, score="wanda")
+    result, seen = evaluated(experiment, run, monkeypatch)
+    expected = by_hand(experiment, lambda rows, norm: top_half_per_row(rows.abs() * norm))
+    for name, weight in seen[-1].items():
+        assert torch.equal(weight != 0, expected[name]), name
+    assert result["sparsity"] == pytest.approx(0.5)
+    # Magnitude pruning keeps other weights (so a dispatch that ignored the score fails).
+    magnitude, seen_magnitude = evaluated(experiment, plans.oneshot(experiment.settings, 0.5),
+                                          monkeypatch)  # fmt: skip
+    assert any(not torch.equal(seen[-1][n] != 0, w != 0) for n, w in seen_magnitude[-1].items())
+
+
+def test_two_four_holds_in_every_group_of_the_fine_tuned_model(experiment, monkeypatch):
+    run = plans.finetuned(experiment.settings, 0.5, pattern="2:4", checkpoints=())
+    result, seen = evaluated(experiment, run, monkeypatch)
+    pruned = by_hand(experiment, lambda rows, norm: _two_of_four(rows.abs()))
+    final = seen[-1]  # evaluated after fine-tuning
+    for name, weight in final.items():
+        assert torch.equal(weight != 0, pruned[name]), name  # the masks held...
+        groups = (weight != 0).t().reshape(weight.shape[1], -1, 4)  # along the input dim
         assert bool((groups.sum(-1) == 2).all()), name
+    start = Pruner(experiment.fresh_model()).weights
+    assert all(not torch.equal(final[n], start[n] * pruned[n]) for n in final)  # ...and trained
+    assert result["sparsity"] == pytest.approx(0.5) and result["history"]
     with pytest.raises(ValueError, match="does not fit pattern='2:4'"):
-        experiment.oneshot(0.3, pattern="2:4")
+        experiment.result(plans.oneshot(experiment.settings, 0.3, pattern="2:4"))
 
 
-def test_profile_method_reaches_the_main_sweep(experiment):
-    wanda = Experiment(dataclasses.replace(experiment.settings, method="wanda"), progress=False)
-    assert wanda.oneshot(0.5)["scores"] == experiment.oneshot(0.5, score="wanda")["scores"]
+def _two_of_four(score):
+    groups = score.reshape(score.shape[0], -1, 4)
+    kept = torch.zeros_like(groups, dtype=torch.bool)
+    kept.scatter_(2, groups.topk(2, dim=2).indices, True)
+    return kept.reshape(score.shape)
+
+
+def test_the_profile_method_and_pattern_reach_the_main_sweep(experiment):
+    wanda = dataclasses.replace(experiment.settings, method="wanda")
+    sweep = plans.main_sweep(wanda, [0.5], [0])[0]
+    assert sweep[("one-shot", 0.5)] == plans.oneshot(experiment.settings, 0.5, score="wanda")
+    nm = dataclasses.replace(experiment.settings, pattern="2:4")
+    assert plans.main_sweep(nm, [0.5], [0])[0][("fine-tuned", 0.5)].kwargs["pattern"] == "2:4"
+    assert plans.oneshot(wanda, 0.5).key(wanda) != plans.oneshot(nm, 0.5).key(nm)
 
 
 def test_reproduce_refuses_a_pattern_the_default_sparsities_cannot_meet(tmp_path):
@@ -112,90 +134,38 @@ def test_reproduce_refuses_a_pattern_the_default_sparsities_cannot_meet(tmp_path
     assert plan(path)[2]["pattern"] == "2:4"
 
 
-def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(experiment):
+def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(
+    experiment, monkeypatch
+):
     """A fine-tuning run whose curve ends at its last step reuses that evaluation; the
     scores are those of the fine-tuned weights, as a fresh evaluation gives them."""
-    calls = []
-    evaluate = experiment.evaluate
-
-    def counting(model):
-        calls.append(model)
-        return evaluate(model)
-
-    experiment.oneshot(0.3, "layer")  # the curve's step 0, cached first
-    experiment.evaluate = counting
-    try:
-        run = experiment.oneshot(0.3, "layer", finetune=True, checkpoints=[2, 4])
-    finally:
-        del experiment.evaluate
+    experiment.result(plans.oneshot(experiment.settings, 0.3))  # the curve's step 0, cached
+    run, seen = evaluated(experiment, plans.finetuned(experiment.settings, 0.3, checkpoints=[2, 4]),
+                          monkeypatch)  # fmt: skip
     assert [point["step"] for point in run["curve"]] == [0, 2, 4]
-    assert len(calls) == 2  # steps 2 and 4; no third evaluation for the final scores
-    assert run["scores"] == run["curve"][-1]["scores"] == evaluate(calls[-1])
+    assert len(seen) == 2  # steps 2 and 4; no third evaluation for the final scores
+    assert run["scores"] == run["curve"][-1]["scores"]
     # A curve that stops before the end still gets its own final evaluation.
-    experiment.evaluate = counting
-    try:
-        early = experiment.oneshot(0.3, "layer", finetune=True, checkpoints=[2])
-    finally:
-        del experiment.evaluate
-    assert len(calls) == 2 + 2
-    assert early["scores"] == evaluate(calls[-1])
-
-
-def test_a_curve_of_another_length_is_another_cached_run(experiment):
-    """The curve is part of a fine-tuning run's cached result, so its length is part of the
-    key: the equal-size study (no curve) must not hand its run to 07 (a four-point curve),
-    nor the other way round, whichever of them ran first."""
-    full = experiment.oneshot(0.3, "layer", finetune=True)  # four points, computed first
-    bare = experiment.oneshot(0.3, "layer", finetune=True, curve_points=0)
-    assert [point["step"] for point in full["curve"]] == [0, 1, 2, 3, 4]
-    assert [point["step"] for point in bare["curve"]] == [0]
-    assert bare["scores"] == full["scores"]  # the same weights, evaluated once more or not
-    again = experiment.oneshot(0.3, "layer", finetune=True)  # read back: still its own curve
-    assert [point["step"] for point in again["curve"]] == [0, 1, 2, 3, 4]
-    bare_control = experiment.control(curve_points=0)
-    control = experiment.control(curve_points=2)
-    assert [point["step"] for point in bare_control["curve"]] == [0]
-    assert [point["step"] for point in control["curve"]] == [0, 2, 4]
+    early, seen = evaluated(experiment, plans.finetuned(experiment.settings, 0.3, checkpoints=[2]),
+                            monkeypatch)  # fmt: skip
+    assert len(seen) == 2 and early["scores"] == run["scores"]  # the same training
 
 
 def test_a_scan_run_and_its_dense_reference_use_the_same_first_items(experiment):
     from pruning_lib.study.evaluate import main_metric
-    from pruning_lib.study.experiment import SCAN_ITEMS
+    from pruning_lib.study.kinds import SCAN_ITEMS
     from pruning_lib.study.notebook import mean_score
     from pruning_lib.study.tasks import TASK_NAMES
 
-    name = next(iter(Pruner(experiment.fresh_model()).weights))
-    run = experiment.layer_alone(name, 0.5)
+    name = plans.layer_names(experiment.settings)[0]
+    assert name == next(iter(Pruner(experiment.fresh_model()).weights))  # skeleton = model
+    run = experiment.result(plans.layer_alone(experiment.settings, name, 0.5))
     assert run["items"] == SCAN_ITEMS
     two = experiment.evaluate(experiment.fresh_model(), items=2)
     assert all(len(two[t]["correct"]) == 2 for t in TASK_NAMES)
-    dense = experiment.dense()["scores"]
+    dense = experiment.result(plans.dense(experiment.settings))["scores"]
     assert all(two[t]["correct"] == dense[t]["correct"][:2] for t in TASK_NAMES)
     by_hand = sum(dense[t]["correct"][:2].count("1") / 2 for t in TASK_NAMES) / len(TASK_NAMES)
     assert mean_score(dense, 2) == pytest.approx(by_hand)
     whole = sum(dense[t][main_metric(t)] for t in TASK_NAMES) / len(TASK_NAMES)
     assert mean_score(dense) == pytest.approx(whole)
-
-
-def test_the_main_sweep_draws_curves_at_its_own_seed_only(experiment):
-    """Notebook 06 plots the recovery curves of ``seed``; 07's other seeds' fine-tunings
-    skip theirs (three evaluations each) and share their magnitude run with 09's."""
-    from pruning_lib.study import equal_size
-    from pruning_lib.study.experiment import CURVE_POINTS
-    from pruning_lib.study.results import collect, prefetch_seeds, with_seed
-
-    collect(experiment, [0.5], seeds=[0, 1])
-    results = experiment.cache / "results"
-    before = sorted(p.name for p in results.glob("*.json"))
-    own = experiment.oneshot(0.5, "layer", finetune=True)  # 06's run: read from the cache
-    assert len(own["curve"]) == CURVE_POINTS + 1
-    other = with_seed(experiment, 1)
-    assert len(other.oneshot(0.5, "layer", finetune=True, curve_points=0)["curve"]) == 1
-    assert len(other.control(curve_points=0)["curve"]) == 1
-    shared = ["magnitude unstructured fine-tuned"]
-    equal_size.seed_runs(other, [0.5], with_dense_small=False, variants=shared)
-    assert sorted(p.name for p in results.glob("*.json")) == before  # nothing computed anew
-    # reproduce's second process fills the same keys.
-    parameters = {**dataclasses.asdict(experiment.settings), "seeds": [0, 1], "sparsities": [0.5]}
-    assert prefetch_seeds(parameters) == [1]
-    assert sorted(p.name for p in results.glob("*.json")) == before

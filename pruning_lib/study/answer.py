@@ -4,9 +4,8 @@ Notebook 10 builds its table here. Speed and size come from the benchmarks measu
 gpt2-small-sized model on one CPU thread (``reference/benchmarks/*.json``, written by
 ``benchmarks/bench_sparse_kernels.py`` and ``benchmarks/bench_structured.py``, and shipped
 with the package so that a pip install reads them too); quality comes from the equal-size
-study (``equal_size``: the toy model, several seeds, fine-tuned; notebook 10 runs the
-variants its table reads): the change of the mean QA score from the dense model, paired
-by seed, with its 95% half-width.
+study (``equal_size``: the toy model, several seeds, fine-tuned): the change of the mean
+QA score from the dense model, paired by seed, with its 95% half-width.
 
 Example:
     >>> kernels = {"rows": [
@@ -23,7 +22,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .equal_size import percent, structured_label
+from .plans import percent, structured_label
 from .results import QA_TASKS, mean_fall
 
 MEASURED = Path(__file__).resolve().parent / "reference" / "benchmarks"
@@ -62,28 +61,6 @@ def quality_change(study: dict[str, Any], variant: str, sparsity: float) -> tupl
     """The variant's mean QA minus the dense model's, paired by seed: (change, half-width)."""
     fall, noise = mean_fall(study["records"], "dense", variant, sparsity, QA_TASKS)
     return -fall, noise
-
-
-def study_variants(
-    benchmarks: dict[str, Any] | None, matched_fraction: float, available: list[str]
-) -> list[str]:
-    """The variants of the equal-size study that :func:`answer_rows` reads (of
-    ``available``, ``equal_size.variant_names``): dense, magnitude pruning unstructured and
-    2:4, and the removed-neuron fractions the benchmarks timed, fine-tuned. Notebook 10 runs
-    only these (alone, in minutes); without benchmarks, dense alone.
-
-    Example:
-        >>> measured = {"structured": {"rows": [{"mlp_neurons_removed": 0.0},
-        ...                                      {"mlp_neurons_removed": 0.75}]}}
-        >>> names = ["dense", "magnitude 2:4 fine-tuned", "structured 74.8% fine-tuned"]
-        >>> study_variants(measured, 0.748, names)
-        ['dense', 'magnitude 2:4 fine-tuned', 'structured 74.8% fine-tuned']
-    """
-    wanted = {"dense"}
-    if benchmarks is not None:
-        wanted |= {"magnitude unstructured fine-tuned", "magnitude 2:4 fine-tuned"}
-        wanted |= {variant for _, variant, _ in _timed_neurons(benchmarks, matched_fraction)}
-    return [name for name in available if name in wanted]
 
 
 def answer_rows(

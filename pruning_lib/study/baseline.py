@@ -14,7 +14,7 @@ from ..config import config_hash, validate
 from ..training.finetune import LocalAccelerator, train
 from .configs import ModelConfig
 from .data import token_stream
-from .files import default_cache_dir, run_once
+from .files import default_cache_dir
 from .model import save_model, small_gpt, train_tokenizer
 from .runtime import seed_everything
 from .toyworld import generate
@@ -50,6 +50,20 @@ def _copy_committed(folder: Path) -> bool:
     return True
 
 
+def _folder(world_config, model_config, train_config, cache_dir) -> Path:
+    key = baseline_key(world_config, model_config, train_config)
+    return Path(cache_dir or default_cache_dir()) / f"baseline-{key}"
+
+
+def committed_or_cached(world_config, model_config, train_config, cache_dir=None) -> Path | None:
+    """The baseline's folder if it needs no training (cached, or committed and copied into
+    the cache now), else None."""
+    folder = _folder(world_config, model_config, train_config, cache_dir)
+    if (folder / "model.safetensors").is_file() or _copy_committed(folder):
+        return folder
+    return None
+
+
 def build_baseline(
     world_config,
     model_config: ModelConfig,
@@ -67,21 +81,15 @@ def build_baseline(
     """
     for config in (world_config, model_config, train_config):
         validate(config)
-    folder = Path(cache_dir or default_cache_dir()) / (
-        "baseline-" + baseline_key(world_config, model_config, train_config)
+    found = (
+        None
+        if retrain
+        else committed_or_cached(world_config, model_config, train_config, cache_dir)
     )
-    if retrain:
-        _train(world_config, model_config, train_config, folder, progress)
-        return folder
-
-    def copy_or_train() -> None:
-        if not _copy_committed(folder):
-            _train(world_config, model_config, train_config, folder, progress)
-
-    # One process trains it; another that needs it meanwhile (a notebook's helper, the
-    # second process of `reproduce`) waits for it instead of training it a second time.
-    lock = folder.with_name(folder.name + ".lock")
-    run_once(lock, (folder / "model.safetensors").is_file, copy_or_train)
+    if found is not None:
+        return found
+    folder = _folder(world_config, model_config, train_config, cache_dir)
+    _train(world_config, model_config, train_config, folder, progress)
     return folder
 
 

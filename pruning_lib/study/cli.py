@@ -2,6 +2,7 @@
 
 Examples:
     pruning-lib reproduce params/tutorial.yaml
+    pruning-lib compute params/tutorial.yaml     # the runs only, not the notebooks
     pruning-lib compare runs/tutorial/results.json
 """
 
@@ -114,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         help="afterwards, execute notebooks/ in place with their defaults so the "
         "committed notebooks carry the tutorial outputs",
     )
+    com = sub.add_parser(
+        "compute",
+        help="compute every run of a profile's notebooks, without running them",
+        description="Compute (or find cached) every run the notebooks of PROFILE ask for, on "
+        "every usable core; `reproduce` does this first, then runs the notebooks.",
+    )
+    com.add_argument("profile", help="a YAML parameter file, e.g. params/tutorial.yaml")
     cmp_ = sub.add_parser(
         "compare",
         help="compare a results.json with the reference",
@@ -136,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             reproduce.run(args.profile, resume=not args.no_resume)
             if args.refresh_notebooks:
                 reproduce.refresh_notebooks()
+            return 0
+        if args.command == "compute":
+            from . import reproduce
+
+            _, jobs, _ = reproduce.plan(args.profile)
+            reproduce.compute_runs(jobs)
             return 0
         return _compare_command(args)
     except ValueError as error:

@@ -6,6 +6,7 @@ an out-of-range value is a ``ValueError`` naming ``section.key``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,33 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"parameter file {str(path)!r} must hold a mapping of keys to values")
     return data
+
+
+def load_profile(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A profile's keys over those of the profile it ``extends`` (a name of a profile in the
+    same folder, or a path relative to it), whose ``profile`` name is not inherited.
+
+    Example (``params/study.yaml`` starts with ``extends: tutorial``):
+        >>> from pruning_lib.study.files import repo_root
+        >>> study = load_profile(repo_root() / "params" / "study.yaml")
+        >>> study["profile"], study["finetune_steps"]
+        ('study', 100)
+    """
+    path = Path(path)
+    values = load_yaml(path)
+    parent = values.pop("extends", None)
+    if parent is None:
+        return values
+    if not isinstance(parent, str) or not parent:
+        raise ValueError(f"{path.name}: extends={parent!r} must name a profile, e.g. tutorial")
+    parent_path = path.parent / (parent if parent.endswith((".yaml", ".yml")) else f"{parent}.yaml")
+    if not parent_path.is_file():
+        raise ValueError(f"{path.name}: extends={parent!r} names no file {parent_path}")
+    if parent_path.resolve() in _seen or parent_path.resolve() == path.resolve():
+        raise ValueError(f"{path.name}: extends={parent!r} goes round in a circle")
+    base = load_profile(parent_path, (*_seen, path.resolve()))
+    base.pop("profile", None)
+    return {**base, **values}
 
 
 @dataclass
@@ -80,3 +108,30 @@ class EvalConfig:
     limit: int | None = bounded(None, 1, 10**8)  # evaluate only the first N items of each set
     # Greedy generation budget for QA tasks; None: lm-eval's 256 where the context allows.
     max_new_tokens: int | None = bounded(None, 1, 1024)
+
+
+# The toy world and model at two sizes: the tutorial's, and seconds-long for tests.
+TOY_SIZES = {
+    "tutorial": (WorldConfig(), ModelConfig()),
+    "smoke": (
+        WorldConfig(
+            n_people=16,
+            bios_per_person=4,
+            qa_repeats=2,
+            n_stories=20,
+            n_activities=20,
+            n_passages=20,
+            n_eval=8,
+        ),
+        ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=32, block_size=64),
+    ),
+}
+
+
+def toy_configs(settings) -> tuple[WorldConfig, ModelConfig]:
+    """The world and model configs of ``settings`` (copies: the caller may change them)."""
+    world, model = copy.deepcopy(TOY_SIZES[settings.toy_size])
+    world.seed = settings.world_seed
+    if settings.model != "toy":
+        model.name = settings.model
+    return world, model

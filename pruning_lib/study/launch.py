@@ -7,7 +7,8 @@ so the paper profile's fine-tuning spreads over every GPU of a machine:
         --sparsity 0.5
     python -m pruning_lib.study.launch params/smoke.yaml --sparsity 0.5   # one process
 
-Every rank prunes the same weights to the same masks; the training loop gives each rank
+Every rank prunes the same weights to the same masks (the profile's ``method`` and
+``pattern``, through ``recipes.oneshot`` as in the notebooks); the training loop gives each rank
 its slice of the global batch; the main process evaluates and writes
 ``runs/<profile>/launch-<sparsity>/`` (model and masks as safetensors, ``scores.json``).
 """
@@ -18,13 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..prune import Pruner
+from ..scores import calibration_batches
 from ..training.finetune import make_accelerator, train
-from .configs import load_yaml
+from ..training.recipes import oneshot
+from .configs import load_profile
 from .experiment import Experiment
 from .files import runs_dir, write_json
 from .model import save_model
-from .parameters import settings_from
+from .parameters import check_parameters, pattern_sparsity
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0 <= args.sparsity < 1:
             raise ValueError(f"--sparsity={args.sparsity} is out of range; allowed: [0, 1)")
-        values = load_yaml(args.profile)
+        values = load_profile(args.profile)
         values.setdefault("profile", Path(args.profile).stem)
-        names = set(settings_from({}).__dataclass_fields__)
-        settings = settings_from({k: v for k, v in values.items() if k in names})
+        values.pop("notebooks", None)  # the runner's key: which notebooks reproduce runs
+        settings, _ = check_parameters(values)  # an unknown key is an error, not dropped
+        implied = pattern_sparsity(settings.pattern)
+        if implied is not None and abs(args.sparsity - implied) > 1e-9:
+            raise ValueError(
+                f"--sparsity={args.sparsity} does not fit pattern={settings.pattern!r}; "
+                f"allowed: {implied:g}"
+            )
     except ValueError as error:
         print(f"pruning_lib.study.launch: error: {error}", file=sys.stderr)
         return 2
@@ -55,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     with accelerator.main_process_first():  # one rank trains or downloads the baseline
         model = experiment.fresh_model()
     tokenizer = experiment.tokenizer
-    pruner = Pruner(model, scope=args.scope)
-    pruner.prune_magnitude(args.sparsity)
     stream = experiment.stream()
+    calibration = None
+    if settings.method == "wanda":
+        calibration = calibration_batches(
+            stream, settings.calibration_sequences, experiment.block_size, seed=settings.seed
+        )
+    # The profile's method and pattern, as every one-shot run of the study prunes.
+    pruner = oneshot(model, args.sparsity, args.scope, settings.method, settings.pattern,
+                     calibration, seed=settings.seed)  # fmt: skip
     result = train(
         model,
         stream,

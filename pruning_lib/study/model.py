@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
     GPT2Config,
@@ -28,7 +29,7 @@ from transformers import (
 )
 
 from ..config import validate
-from .configs import ModelConfig
+from .configs import ModelConfig, toy_configs
 from .files import atomic_dir, commit_dir
 
 EOS = "<|endoftext|>"
@@ -81,6 +82,27 @@ def small_gpt(config: ModelConfig, vocab_size: int | None = None) -> GPT2LMHeadM
         loss_type="ForCausalLM",
     )
     return GPT2LMHeadModel(gpt_config)
+
+
+def skeleton(settings) -> PreTrainedModel:
+    """The model of ``settings`` on the meta device: its structure (weight names, shapes,
+    MLP widths) with no weights, no training and no download of weights. Plans read it.
+
+    Example:
+        >>> from pruning_lib.study.parameters import Settings
+        >>> skeleton(Settings(toy_size="smoke")).config.n_layer
+        2
+    """
+    if settings.model == "toy":
+        config = toy_configs(settings)[1]
+        with torch.device("meta"):
+            return small_gpt(config)
+    path = Path(settings.model)
+    if path.exists():
+        _check_model_folder(path)
+    config = AutoConfig.from_pretrained(settings.model, trust_remote_code=False)
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config, trust_remote_code=False)
 
 
 def _check_model_folder(path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Small helpers that keep the notebooks short: start-up and printing rounded tables.
+"""Small helpers that keep the notebooks short: start-up, the runs, rounded tables.
+
+``start(globals())`` builds the notebook's :class:`Experiment`; ``compute(experiment,
+plan)`` gives the results of a plan's runs (:mod:`~pruning_lib.study.plans`).
 
 Example:
     >>> print(format_table([{"task": "NQ", "score": 0.61234}], ["task", "score"]))
@@ -11,22 +14,45 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from typing import Any
 
+from .configs import load_profile
 from .evaluate import main_metric
 from .experiment import Experiment
-from .parameters import check_parameters, parameters_in
+from .files import repo_root
+from .parameters import check_parameters, defaults, parameters_in
+from .pool import compute
 from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
 from .tasks import DISPLAY_NAMES, TASK_NAMES
 from .uncertainty import CORRECT
 
+__all__ = ["compute", "format_table", "mean_qa", "mean_score", "qa_noise", "show_comparison",
+           "show_scores", "start"]  # fmt: skip
+
+
+def profile_values(profile: str) -> dict[str, Any]:
+    """Every parameter's value in ``profile``: the defaults (the tutorial profile), under
+    ``params/<profile>.yaml`` of the checkout where there is one."""
+    values = defaults()
+    root = repo_root()
+    path = root / "params" / f"{profile}.yaml" if root is not None else None
+    if path is not None and profile != "tutorial" and path.is_file():
+        values.update(load_profile(path))
+    return values
+
 
 def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
-    """Check the notebook's parameters, seed, quiet the libraries' chatter, build the
-    :class:`Experiment`. Prints where we run (an unchecked cell: it names the machine)."""
-    settings, _ = check_parameters(parameters_in(namespace))  # every parameter, one schema
+    """Settle the notebook's parameters, seed, quiet the libraries' chatter and build the
+    :class:`Experiment`. Prints where we run (an unchecked cell: it names the machine).
+
+    The parameters are the profile's (``profile_values``) under the notebook's own, and
+    under whatever papermill injected (``reproduce`` injects every shared setting), all
+    checked by the one schema (``parameters.check_parameters``).
+    """
+    values = profile_values(namespace.get("profile", "tutorial"))
+    values.update(parameters_in(namespace))
+    settings, _ = check_parameters(values)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import transformers
@@ -34,8 +60,6 @@ def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     logging.getLogger("accelerate").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
     seed_everything(settings.seed)
     experiment = Experiment(settings, progress=progress)
     print(describe_environment())

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import bounded, bounded_items, from_dict
+from ..patterns import parse_pattern
 
 MAX_STEPS = 10**7  # a bound on every step count: a typo such as 1e23 is refused, not run
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
@@ -148,15 +149,11 @@ def pattern_sparsity(pattern: str) -> float | None:
         >>> pattern_sparsity("2:4"), pattern_sparsity("unstructured")
         (0.5, None)
     """
-    if pattern == "unstructured":
-        return None
-    match = re.fullmatch(r"(\d+):(\d+)", pattern) if isinstance(pattern, str) else None
-    if not match or not 0 < int(match[1]) < int(match[2]) <= 1024:
-        raise ValueError(
-            f"{SECTION}.pattern={pattern!r} is not allowed; choose 'unstructured' or 'N:M' "
-            "with 0 < N < M <= 1024 (e.g. '2:4')"
-        )
-    return 1 - int(match[1]) / int(match[2])
+    try:
+        nm = parse_pattern(pattern)
+    except ValueError as error:
+        raise ValueError(f"{SECTION}.{error}") from None
+    return None if nm is None else nm.sparsity
 
 
 SHARED = tuple(f.name for f in dataclasses.fields(Settings))

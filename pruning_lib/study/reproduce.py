@@ -10,15 +10,9 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
   so an interrupted run resumes; ``resume=False`` runs everything again.
 - A failure names the notebook and the cell, keeps every earlier output, and leaves the
   failed notebook beside them as ``<name>.failed.ipynb``.
-- ``07_results`` needs the main sweep at every seed of ``seeds``, ``09_scores_patterns``
-  the equal-size study at every seed of ``equal_size_seeds``; the seeds other than ``seed``
-  run in a second process while the other notebooks run (two processes, one torch thread
-  each: both cores of a laptop), logged to ``runs/<profile>/seeds.log``. Where the sweep is
-  not cached when ``07`` is reached (it trains the baselines that are not committed),
-  ``08`` to ``10`` run first and ``07`` last. That process runs the other seeds' equal-size
-  study from its last run backwards, then ``09``'s own seed, while the notebooks walk them
-  from the first; a run both processes reach is computed once (``files.compute_once``), so
-  they meet in the middle.
+- Every run the notebooks ask for (``plans.NOTEBOOK_PLANS``) is computed first, on every
+  usable core (``pool.compute``); the notebooks then run in order, one kernel at a time, and
+  find their runs cached.
 """
 
 from __future__ import annotations
@@ -27,17 +21,13 @@ import ast
 import hashlib
 import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .beside import WORKERS_ENV
-from .configs import load_yaml
+from .configs import load_profile
 from .files import repo_root, write_json
 from .parameters import SHARED, check_parameters, defaults
 
@@ -53,12 +43,6 @@ NOTEBOOK_ORDER = (
     "09_scores_patterns",
     "10_efficiency_answer",
 )
-# The notebooks that read runs at several seeds, the part of the second process each needs,
-# and the line that process prints when that part is cached.
-SEED_PARTS = {
-    "07_results": ("sweep", "seeds", "main sweep cached"),
-    "09_scores_patterns": ("equal-size", "equal_size_seeds", "equal-size study cached"),
-}
 RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
 # Keys a notebook has but a profile must not set, and why.
 SHADOWED = {"sparsity": "03_rate runs once per value of 'sparsities'; set sparsities: [...]"}
@@ -106,7 +90,7 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
     notebook that does not exist. Nothing is written before these checks pass.
     """
     name = Path(profile_path).name
-    profile = load_yaml(profile_path)
+    profile = load_profile(profile_path)
     if not profile:
         raise ValueError(f"{name} is empty; a profile sets at least its name (profile: NAME)")
     folder = root_dir() / "notebooks"
@@ -129,12 +113,12 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
         raise ValueError(f"{name}: {error}") from None
     merged = {**defaults(), **values}
     jobs = []
-    # A notebook gets its own parameters, and every shared one the profile sets (the hub
-    # profiles' corpus_limit, block_size... are not in the tutorial's parameters cells).
-    shared = {k: v for k, v in values.items() if k in SHARED}
+    # A notebook gets every shared setting (its parameters cell names only `profile` and its
+    # own parameters; start() reads the rest from its globals) and its own parameters.
+    shared = {k: merged[k] for k in SHARED}
     for notebook in names:
         own = notebook_parameters(folder / f"{notebook}.ipynb")
-        parameters = {**{k: merged[k] for k in own if k in merged}, **shared}
+        parameters = {**shared, **{k: merged[k] for k in own if k in merged}}
         if notebook == "03_rate":
             for sparsity in merged["sparsities"]:
                 output = f"{notebook}_{sparsity}"
@@ -157,8 +141,35 @@ def _stamp(job: Job, notebook: Path) -> str:
     return hashlib.sha256(notebook.read_bytes() + payload.encode()).hexdigest()[:16]
 
 
-def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
-    """Run the profile's notebooks; returns ``runs/<profile>/``."""
+def job_runs(job: Job) -> list:
+    """The runs ``job``'s notebook asks for with its parameters."""
+    from .plans import notebook_runs
+
+    settings, study = check_parameters({**defaults(), **job.parameters})
+    return notebook_runs(job.notebook, settings, study)
+
+
+def compute_runs(jobs: list[Job], log=print, workers: int | None = None) -> int:
+    """Compute (or find cached) every run of ``jobs``' notebooks, on every usable core;
+    returns how many runs the notebooks ask for."""
+    from .experiment import Experiment
+    from .pool import compute
+    from .pool import workers as default_workers
+
+    if not jobs:
+        return 0
+    runs = list(dict.fromkeys(run for job in jobs for run in job_runs(job)))
+    settings, _ = check_parameters({**defaults(), **jobs[0].parameters})
+    experiment = Experiment(settings, progress=False)
+    missing = sum(not experiment.path(run).is_file() for run in runs)
+    count = default_workers(settings) if workers is None else workers
+    log(f"{len(runs)} runs, {missing} to compute on {count} worker(s)")
+    compute(experiment, runs, count)
+    return len(runs)
+
+
+def run(profile_path: str | Path, resume: bool = True, log=print, workers: int | None = None):
+    """Compute the profile's runs, then run its notebooks; returns ``runs/<profile>/``."""
     import papermill
 
     profile, jobs, _ = plan(profile_path)
@@ -169,7 +180,6 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
     state_path = out / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     started = time.perf_counter()
-
     # One stamp per job: each hashes the library's sources.
     stamps = {j.output: _stamp(j, root / "notebooks" / f"{j.notebook}.ipynb") for j in jobs}
 
@@ -177,46 +187,18 @@ def run(profile_path: str | Path, resume: bool = True, log=print) -> Path:
         target = notebooks_out / f"{job.output}.ipynb"
         return resume and state.get(job.output) == stamps[job.output] and target.is_file()
 
-    seeds = _start_seeds([j for j in jobs if not current(j)], profile_path, out, log)
-    workers = os.environ.get(WORKERS_ENV)
-    if seeds is not None:  # the second core is taken: no helper process beside a notebook
-        os.environ[WORKERS_ENV] = "1"
-    try:
-        order = list(enumerate(jobs, 1))
-        while order:
-            index, job = order.pop(0)
-            label = f"[{index}/{len(jobs)}] {job.output}"
-            if current(job):
-                log(f"{label}: current, skipped")
-                continue
-            _, key, line = SEED_PARTS.get(job.notebook, ("", "", ""))
-            others = [s for s in job.parameters.get(key, []) if s != job.parameters["seed"]]
-            if job.notebook == "07_results" and seeds is not None and others:
-                if order and not _seeds_done(seeds, out, line):
-                    # The other seeds' sweep (with the baselines it trains) is not cached
-                    # yet: run the notebooks after 07 first (none reads 07's results), so
-                    # this core works instead of waiting; 09 starts with its own seed, and a
-                    # run the other process is computing is waited for, not repeated.
-                    log(f"{label}: after the others (the other seeds' sweep is running)")
-                    order.append((index, job))
-                    continue
-                _wait_seeds(seeds, out, line, log)
-            log(f"{label}: running")
-            tick = time.perf_counter()
-            _execute(papermill, job, root, notebooks_out)
-            state[job.output] = stamps[job.output]
-            write_json(state_path, state)
-            log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
-        if seeds is not None:
-            _wait_seeds(seeds, out, "", log)  # what it has left is already cached
-    finally:
-        if seeds is not None and seeds.poll() is None:  # a failure or an interrupt
-            seeds.kill()
-            seeds.wait()
-        if workers is None:
-            os.environ.pop(WORKERS_ENV, None)
-        else:
-            os.environ[WORKERS_ENV] = workers
+    compute_runs([job for job in jobs if not current(job)], log, workers)
+    for index, job in enumerate(jobs, 1):
+        label = f"[{index}/{len(jobs)}] {job.output}"
+        if current(job):
+            log(f"{label}: current, skipped")
+            continue
+        log(f"{label}: running")
+        tick = time.perf_counter()
+        _execute(papermill, job, root, notebooks_out)
+        state[job.output] = stamps[job.output]
+        write_json(state_path, state)
+        log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
     minutes = (time.perf_counter() - started) / 60
     log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
     return out
@@ -263,50 +245,6 @@ def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
         raise
     tmp.replace(notebooks_out / f"{job.output}.ipynb")
     (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
-
-
-def _start_seeds(jobs: list[Job], profile_path, out: Path, log) -> subprocess.Popen | None:
-    """Start the runs of the other seeds in a second process, for the notebooks among
-    ``jobs`` that need them."""
-    parts = []
-    for job in jobs:
-        if job.notebook in SEED_PARTS:
-            part, key, _ = SEED_PARTS[job.notebook]
-            if [s for s in job.parameters[key] if s != job.parameters["seed"]]:
-                parts.append(part)
-    if not parts:
-        return None
-    if any(job.notebook == "09_scores_patterns" for job in jobs):
-        parts.append("help")  # then 09's own seed from its end: the notebook starts at the front
-    log(f"{' and '.join(parts)} of the seeds other than {jobs[0].parameters['seed']}: "
-        f"running beside the notebooks (log: {out.name}/seeds.log)")  # fmt: skip
-    with open(out / "seeds.log", "w") as stream:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pruning_lib.study.results",
-             str(Path(profile_path).resolve()), *parts],
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            cwd=str(root_dir()),
-        )  # fmt: skip
-
-
-def _seeds_done(process: subprocess.Popen, out: Path, line: str) -> bool:
-    """Whether the second process has printed ``line`` or ended."""
-    log_path = out / "seeds.log"
-    printed = bool(line) and log_path.is_file() and line in log_path.read_text(errors="replace")
-    return process.poll() is not None or printed
-
-
-def _wait_seeds(process: subprocess.Popen, out: Path, line: str, log) -> None:
-    """Wait until the second process has printed ``line`` (its part is cached; ``""``: until
-    it ends)."""
-    log_path = out / "seeds.log"
-    if not _seeds_done(process, out, line):
-        log(f"waiting for the other seeds ({line.split(' cached')[0] or 'to finish'})")
-    while not _seeds_done(process, out, line):
-        time.sleep(2)
-    if process.poll() not in (None, 0):
-        log(f"the other seeds' runs failed (see {log_path}); the notebooks ran what was missing")
 
 
 def refresh_notebooks(log=print) -> None:

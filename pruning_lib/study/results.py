@@ -10,16 +10,13 @@ figures, the checks and ``pruning-lib compare`` all read those records.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
+from ..efficiency import parameter_counts
 from . import report
-from .beside import helping
-from .experiment import CURVE_POINTS, Experiment
 from .files import write_json
-from .parameters import SHARED
 from .tasks import DISPLAY_NAMES, TASK_NAMES
 from .uncertainty import (
     CORRECT,
@@ -54,50 +51,6 @@ TABLE_COLUMNS = {
 
 def main_metric(task: str) -> str:
     return MAIN_METRIC.get(task, "exact_match")
-
-
-def sweep_calls(
-    sparsities: list[float], curve_points: int = CURVE_POINTS
-) -> list[tuple[tuple[str, float], str, dict[str, Any]]]:
-    """The main sweep of one seed as ((variant, sparsity), method of Experiment, keyword
-    arguments), in the order it runs: what :func:`main_sweep` and a helper process run.
-    ``curve_points``: the evaluations of each fine-tuning's recovery curve (notebook 06
-    plots those of ``seed``; the other seeds' runs need none)."""
-    calls = [
-        (("dense", 0.0), "dense", {}),
-        (("control", 0.0), "control", {"curve_points": curve_points}),
-    ]
-    for sparsity in sparsities:
-        args = {"sparsity": sparsity, "scope": "layer"}
-        calls.append((("one-shot", sparsity), "oneshot", args))
-        fine = {**args, "finetune": True, "curve_points": curve_points}
-        calls.append((("fine-tuned", sparsity), "oneshot", fine))
-    return calls
-
-
-def curve_points_at(experiment: Experiment, seed: int) -> int:
-    """The recovery curve's evaluations of the main sweep at ``seed``: notebook 06's curve
-    at the experiment's own seed, none at the others (each would cost three evaluations a
-    fine-tuning; the tables read the final scores, which a curve does not change)."""
-    return CURVE_POINTS if seed == experiment.settings.seed else 0
-
-
-def main_sweep(
-    experiment: Experiment, sparsities: list[float], curve_points: int = CURVE_POINTS
-) -> dict[tuple[str, float], Any]:
-    """The runs of one seed, keyed by (variant, sparsity); cached runs return at once."""
-    return {
-        key: getattr(experiment, method)(**kwargs)
-        for key, method, kwargs in sweep_calls(sparsities, curve_points)
-    }
-
-
-def with_seed(experiment: Experiment, seed: int) -> Experiment:
-    """The same experiment trained with another seed (same world, same items)."""
-    if seed == experiment.settings.seed:
-        return experiment
-    settings = dataclasses.replace(experiment.settings, seed=seed)
-    return Experiment(settings, progress=experiment.progress)
 
 
 def make_records(sweeps: list[dict], n_items: dict[str, int]) -> list[dict[str, Any]]:
@@ -158,25 +111,12 @@ def mean_fall(records: list[dict], base: str, variant: str, sparsity: float, tas
     )
 
 
-def collect(
-    experiment: Experiment, sparsities: list[float], seeds: list[int] | None = None
-) -> dict[str, Any]:
-    """Every run the tables need at every seed, as records, rows and checks."""
-    from ..efficiency import parameter_counts
-
-    seeds = [experiment.settings.seed] if seeds is None else list(seeds)
-    # Alone, a helper process runs the sweep from the last seed's last run while this one
-    # runs it from the first (``beside``); under `reproduce` the second core is already busy.
-    points = {seed: curve_points_at(experiment, seed) for seed in seeds}
-    calls = [
-        (method, kwargs, seed)
-        for seed in seeds
-        for _, method, kwargs in sweep_calls(sparsities, points[seed])
-    ]
-    with helping(experiment, calls):
-        sweeps = [
-            main_sweep(with_seed(experiment, seed), sparsities, points[seed]) for seed in seeds
-        ]
+def collect(experiment, sweeps: dict[int, dict[tuple[str, float], Any]]) -> dict[str, Any]:
+    """Tables 3 and 4, as records, rows and checks, from the main sweep's results
+    (``compute(experiment, plans.main_sweep(...))``: by seed, then (variant, sparsity))."""
+    seeds = list(sweeps)
+    sweeps = list(sweeps.values())
+    sparsities = [s for variant, s in sweeps[0] if variant == "one-shot"]
     sets = experiment.eval_sets()
     records = make_records(sweeps, {task: len(sets[task]) for task in TASK_NAMES})
     name = "ours" if experiment.settings.model == "toy" else experiment.settings.model
@@ -440,61 +380,3 @@ def write_results(results: dict[str, Any], out: Path) -> list[Path]:
     tmp.write_text(markdown(results))
     tmp.replace(md_path)
     return [json_path, md_path]
-
-
-def prefetch_seeds(parameters: dict[str, Any]) -> list[int]:
-    """Run the main sweep of every seed in ``parameters['seeds']`` but ``seed`` (which
-    the notebooks run themselves) into the cache; returns those seeds. ``reproduce`` runs
-    this in a second process while the notebooks run, one torch thread each."""
-    from .parameters import check_parameters
-
-    settings, study = check_parameters(parameters)
-    others = [seed for seed in study.seeds if seed != settings.seed]
-    experiment = Experiment(settings, progress=False)
-    for seed in others:
-        main_sweep(with_seed(experiment, seed), study.sparsities, curve_points_at(experiment, seed))
-    return others
-
-
-# What the second process of ``reproduce`` fills, in this order: the other seeds' main sweep
-# (07) and equal-size study (09), then seed ``seed``'s own study from its end (09 runs it from
-# the start: the second core shares it).
-PARTS = ("sweep", "equal-size", "help")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pruning_lib.study.results PROFILE.yaml [sweep] [equal-size] [help]``: fill
-    the cache with the runs of the profile's seeds other than ``seed`` (default: every part,
-    in that order): the main sweep (07), the equal-size study (09), then ``seed``'s own
-    equal-size study from its last run backwards (``equal_size.help_seed``). ``reproduce``
-    and ``make test`` start it beside the notebooks; each part prints one line when done."""
-    import sys
-
-    from .reproduce import plan
-
-    argv = sys.argv[1:] if argv is None else argv
-    parts = argv[1:] or list(PARTS)
-    if not argv or any(part not in PARTS for part in parts):
-        print(f"usage: python -m pruning_lib.study.results PROFILE.yaml [{'] ['.join(PARTS)}]",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    _, _, merged = plan(argv[0])
-    if "sweep" in parts:
-        keys = set(SHARED) | {"seeds", "sparsities"}
-        done = prefetch_seeds({k: v for k, v in merged.items() if k in keys})
-        print(f"main sweep cached for seeds {done}", flush=True)
-    if "equal-size" in parts:
-        from .equal_size import prefetch
-
-        done = prefetch(merged)
-        print(f"equal-size study cached for seeds {done}", flush=True)
-    if "help" in parts:
-        from .equal_size import help_seed
-
-        steps = help_seed(merged)
-        print(f"seed {merged['seed']}'s equal-size study cached ({steps} steps)", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,7 +3,8 @@
 Each recipe is a :class:`~pruning_lib.prune.Pruner` plus the training loop; the
 notebooks' ``Experiment`` only caches what these return.
 
-- :func:`oneshot`: prune to a sparsity at once (then fine-tune with :func:`finetune`);
+- :func:`oneshot`: prune to a sparsity at once, by a score (magnitude, Wanda, random) and a
+  pattern (unstructured, N:M); then fine-tune with :func:`finetune`;
 - :func:`iterative`: prune the same rate of the remaining weights ``iterations`` times
   inside **one** fine-tuning run: one optimizer (AdamW keeps its moments), one learning-rate
   schedule and one continuous stream of batches, pruning at the start of each round;
@@ -13,6 +14,7 @@ notebooks' ``Experiment`` only caches what these return.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,18 +24,88 @@ from torch import nn
 from ..checks import check_fraction, check_number
 from ..config import TrainConfig, validate
 from ..hooks import HookList, TrainHooks
+from ..patterns import RowWise, parse_pattern
 from ..prune import Pruner
 from ..regularization import L1Penalty, ProximalL1
 from ..schedules import Schedule
+from ..scores import input_norms, random_scores, wanda_scores
 from ..selection import check_scope, sparsity_to_rate
 from .finetune import TrainResult, train
 
+SCORES = ("magnitude", "wanda", "random")
 
-def oneshot(model: nn.Module, sparsity: float, scope: str = "layer", scores=None) -> Pruner:
-    """Prune ``model`` to ``sparsity`` by ``scores`` (default: magnitude) at once."""
+
+def oneshot(
+    model: nn.Module,
+    sparsity: float,
+    scope: str = "layer",
+    score: str | Mapping[str, torch.Tensor] = "magnitude",
+    pattern: str = "unstructured",
+    calibration: Iterable[torch.Tensor] | None = None,
+    seed: int = 0,
+    include: Iterable[str] | None = None,
+) -> Pruner:
+    """Prune ``model`` once: the score says which weights matter, the pattern which may go
+    together. Every one-shot run of the study, the launch script and notebook 09 prune here.
+
+    Args:
+        model: the model to prune in place.
+        sparsity: the fraction of the prunable weights to zero, in [0, 1). An ``N:M``
+            pattern fixes it at ``1 - N/M``: another value is refused.
+        scope: ``layer`` (each weight to ``sparsity``) or ``global`` (one threshold over
+            all); unstructured magnitude and random scores only.
+        score: ``magnitude`` (|w|), ``wanda`` (|w| times the norm of its input over
+            ``calibration``, compared within each output row as the Wanda paper does),
+            ``random`` (the control), or ``{name: non-negative score}`` of your own.
+        pattern: ``unstructured`` or ``N:M`` such as ``2:4`` (along each weight's input
+            dimension).
+        calibration: batches of token ids, for ``wanda`` (one dense forward pass over them:
+            the reference implementation instead recalibrates block by block on the outputs
+            of the blocks already pruned).
+        seed: the seed of ``random`` scores.
+        include: regular expressions of the weights to prune (default: every prunable one).
+
+    Returns:
+        The :class:`~pruning_lib.prune.Pruner` holding the masks.
+
+    Example:
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Linear(8, 4))
+        >>> pruner = oneshot(model, 0.5, pattern="2:4")
+        >>> [int(k) for k in pruner.masks["0.weight"].reshape(4, 2, 4).sum(-1).flatten()]
+        [2, 2, 2, 2, 2, 2, 2, 2]
+    """
     check_fraction("sparsity", sparsity)
-    pruner = Pruner(model, scope=check_scope(scope))
-    pruner.prune(sparsity, scores)
+    check_scope(scope)
+    nm = parse_pattern(pattern)
+    if nm is not None and abs(sparsity - nm.sparsity) > 1e-9:
+        raise ValueError(
+            f"sparsity={sparsity} does not fit pattern={pattern!r}; allowed: {nm.sparsity:g}"
+        )
+    if isinstance(score, str) and score not in SCORES:
+        raise ValueError(f"score={score!r} is not allowed; choose one of {list(SCORES)}")
+    if scope == "global" and (nm is not None or score == "wanda"):
+        raise ValueError(
+            f"scope='global' is for unstructured magnitude or random scores; score={score!r} "
+            f"with pattern={pattern!r} compares within groups: use scope='layer'"
+        )
+    if score == "wanda" and calibration is None:
+        raise ValueError("score='wanda' needs calibration= batches of token ids")
+    pruner = Pruner(model, include=include, scope=scope)
+    if score == "magnitude":
+        scores = None
+    elif score == "random":
+        scores = random_scores(pruner.weights, seed=seed)
+    elif score == "wanda":
+        scores = wanda_scores(pruner, input_norms(pruner, model, calibration))
+    else:
+        scores = score
+    if nm is not None:
+        pruner.prune_pattern(nm, scores)
+    elif score == "wanda":
+        pruner.prune_pattern(RowWise(sparsity), scores)  # Wanda's comparison group
+    else:
+        pruner.prune(sparsity, scores)
     return pruner
 
 

@@ -1,0 +1,370 @@
+"""What each notebook computes, as plans: pure functions that return runs.
+
+A plan is a :class:`~pruning_lib.study.runs.Run`, or a dict or list of them (nested), built
+from the settings and the notebook's own parameters: nothing is trained or read but the
+model's structure (``model.skeleton``). ``compute(experiment, plan)`` returns the results
+in the plan's shape; ``reproduce`` computes the union of every notebook's plan
+(:func:`profile_runs`) first, then runs the notebooks, which find their runs cached.
+
+The constructors (:func:`dense`, :func:`finetuned`...) resolve every default from the
+settings, so that two notebooks asking for the same computation ask for the same run: 03's
+fine-tuned run, 06's curve and 07's row at ``seed`` are one run. Every fine-tuning records
+its recovery curve (:data:`CURVE_POINTS` evaluations along it; the last is its final score).
+
+Example:
+    >>> from pruning_lib.study.parameters import Settings
+    >>> settings = Settings()
+    >>> finetuned(settings, 0.5) == main_sweep(settings, [0.5], [0])[0][("fine-tuned", 0.5)]
+    True
+    >>> finetuned(settings, 0.5).kwargs["checkpoints"]
+    (25, 50, 75, 100)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from ..schedules import Schedule
+from ..structured import mlp_shape
+from ..weights import prunable_refs
+from .kinds import SCAN_ITEMS
+from .model import skeleton
+from .parameters import Settings, StudyParameters
+from .runs import Run
+
+CURVE_POINTS = 4  # evaluations along each fine-tuning (notebook 06 plots them)
+SCAN_SPARSITIES = (0.5, 0.7, 0.9)  # notebook 03's sensitivity scan, each layer alone
+METHODS = ("magnitude", "wanda", "random")  # the scores of the equal-size study
+STRUCTURED_FRACTIONS = (0.25, 0.5, 0.875)  # fractions benchmarks/bench_structured.py times
+
+
+def curve(steps: int, points: int = CURVE_POINTS) -> tuple[int, ...]:
+    """``points`` evenly spaced steps of a ``steps``-long fine-tuning, the last one last.
+
+    Example:
+        >>> curve(100), curve(6), curve(0)
+        ((25, 50, 75, 100), (2, 3, 4, 6), ())
+    """
+    if not steps:
+        return ()
+    return tuple(sorted({max(1, round(steps * (i + 1) / points)) for i in range(points)}))
+
+
+# -- one run -------------------------------------------------------------------------------
+def _seed(settings: Settings, seed: int | None) -> int:
+    return settings.seed if seed is None else seed
+
+
+def dense(settings: Settings, seed: int | None = None) -> Run:
+    return Run.of("dense", _seed(settings, seed))
+
+
+def control(settings: Settings, seed: int | None = None) -> Run:
+    """The dense model fine-tuned as long as a pruned one: the reference of recovery."""
+    steps = settings.finetune_steps
+    return Run.of("control", _seed(settings, seed), steps=steps, checkpoints=curve(steps))
+
+
+def _pruning(settings, sparsity, scope, score, pattern) -> dict:
+    score = settings.method if score is None else score
+    args = {"sparsity": sparsity, "scope": scope, "score": score}
+    args["pattern"] = settings.pattern if pattern is None else pattern
+    if score == "wanda":
+        args["calibration_sequences"] = settings.calibration_sequences
+    return args
+
+
+def oneshot(
+    settings: Settings,
+    sparsity: float,
+    seed: int | None = None,
+    scope: str = "layer",
+    score: str | None = None,
+    pattern: str | None = None,
+) -> Run:
+    """Pruning at once (``score`` and ``pattern`` default to the profile's ``method`` and
+    ``pattern``); no training."""
+    args = _pruning(settings, sparsity, scope, score, pattern)
+    return Run.of("oneshot", _seed(settings, seed), **args)
+
+
+def finetuned(
+    settings: Settings,
+    sparsity: float,
+    seed: int | None = None,
+    scope: str = "layer",
+    score: str | None = None,
+    pattern: str | None = None,
+    checkpoints: Iterable[int] | None = None,
+) -> Run:
+    """:func:`oneshot`, then ``finetune_steps`` with the masks held, evaluated at
+    ``checkpoints`` (default: the :func:`curve`)."""
+    steps = settings.finetune_steps
+    points = curve(steps) if checkpoints is None else checkpoints
+    points = tuple(sorted({int(c) for c in points if 1 <= int(c) <= steps}))
+    args = _pruning(settings, sparsity, scope, score, pattern)
+    return Run.of("finetuned", _seed(settings, seed), steps=steps, checkpoints=points, **args)
+
+
+def threshold(settings: Settings, threshold: float | None = None, q: float | None = None) -> Run:
+    return Run.of("threshold", settings.seed, threshold=threshold, q=q)
+
+
+def layer_alone(settings: Settings, name: str, sparsity: float) -> Run:
+    return Run.of("layer_alone", settings.seed, name=name, sparsity=sparsity, items=SCAN_ITEMS)
+
+
+def iterative(settings: Settings, sparsity: float, iterations: int, scope: str = "layer") -> Run:
+    steps = settings.finetune_steps
+    return Run.of("iterative", settings.seed, sparsity=sparsity, iterations=iterations,
+                  scope=scope, steps=steps)  # fmt: skip
+
+
+def scheduled(settings: Settings, schedule: Schedule) -> Run:
+    """Gradual pruning inside fine-tuning (long enough to pass the schedule's end)."""
+    fields = dataclasses.asdict(schedule)
+    fields["schedule"] = fields.pop("kind")
+    steps = max(settings.finetune_steps, schedule.end_step + 1)
+    return Run.of("scheduled", settings.seed, steps=steps, **fields)
+
+
+def l1(settings: Settings, lam: float, sparsity: float, l1_steps: int, proximal=False) -> Run:
+    return Run.of("l1", settings.seed, lam=lam, sparsity=sparsity, l1_steps=l1_steps,
+                  steps=settings.finetune_steps, proximal=proximal)  # fmt: skip
+
+
+def structured(settings: Settings, fraction: float, finetune: bool, seed=None) -> Run:
+    steps = settings.finetune_steps if finetune else 0
+    return Run.of("structured", _seed(settings, seed), fraction=fraction, steps=steps)
+
+
+def dense_small(settings: Settings, sparsity: float, seed: int | None = None) -> Run:
+    """A dense toy model as large as magnitude pruning to ``sparsity`` keeps, trained for the
+    baseline's steps plus the fine-tuning's."""
+    steps = settings.baseline_steps + settings.finetune_steps
+    return Run.of("dense_small", _seed(settings, seed), sparsity=sparsity, steps=steps)
+
+
+# -- the model's structure -------------------------------------------------------------------
+def layer_names(settings: Settings) -> list[str]:
+    """The prunable weights of the profile's model, in model order."""
+    return list(prunable_refs(skeleton(settings)))
+
+
+def mlp_fraction(model, sparsity: float) -> float:
+    """The share of MLP neurons whose removal takes as many parameters as unstructured
+    ``sparsity`` of the prunable weights (rounded to whole neurons)."""
+    layers, width, per_neuron = mlp_shape(model)
+    prunable = sum(parameter.numel() for parameter, _ in prunable_refs(model).values())
+    neurons = round(sparsity * prunable / per_neuron / layers)
+    if neurons >= width:
+        raise ValueError(
+            f"sparsity={sparsity} removes more parameters than the MLPs hold; structured "
+            "runs need a sparsity whose count the MLP neurons can give"
+        )
+    return neurons / width
+
+
+def matched_fraction(settings: Settings) -> float:
+    """The share of MLP neurons whose removal takes what unstructured 0.5 takes."""
+    return mlp_fraction(skeleton(settings), 0.5)
+
+
+# -- the studies of several seeds --------------------------------------------------------------
+def main_sweep(settings: Settings, sparsities, seeds) -> dict[int, dict[tuple[str, float], Run]]:
+    """Tables 3 and 4 (notebook 07): at each seed, dense, the control, and each sparsity
+    one-shot and fine-tuned; keyed by seed, then (variant, sparsity)."""
+    plan = {}
+    for seed in seeds:
+        runs = {("dense", 0.0): dense(settings, seed), ("control", 0.0): control(settings, seed)}
+        for sparsity in sparsities:
+            runs[("one-shot", sparsity)] = oneshot(settings, sparsity, seed)
+            runs[("fine-tuned", sparsity)] = finetuned(settings, sparsity, seed)
+        plan[seed] = runs
+    return plan
+
+
+def percent(fraction: float) -> str:
+    """A fraction to 0.1%, without a trailing ``.0``.
+
+    Example:
+        >>> percent(0.25), percent(0.875), percent(0.7480)
+        ('25%', '87.5%', '74.8%')
+    """
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
+def stage(finetune: bool) -> str:
+    return "fine-tuned" if finetune else "one-shot"
+
+
+def structured_label(fraction: float, finetune: bool) -> str:
+    """The variant name of a structured run, e.g. ``structured 87.5% fine-tuned``."""
+    return f"structured {percent(fraction)} {stage(finetune)}"
+
+
+def equal_size(
+    settings: Settings, sparsities, seeds, dense_small_seeds=()
+) -> dict[int, dict[tuple[str, float | None], Run]]:
+    """Quality at equal size (notebooks 09 and 10), keyed by seed, then (variant, sparsity).
+
+    At each sparsity: magnitude, Wanda and random scores, unstructured and 2:4 (where the
+    sparsity is 0.5: N:M fixes it), one-shot and fine-tuned (random one-shot only: notebook
+    03 fine-tunes it); MLP neurons removed at the share that removes what unstructured 0.5
+    removes (one-shot and fine-tuned), and at :data:`STRUCTURED_FRACTIONS` (fine-tuned,
+    beside their measured speed in notebook 10; their sparsity, None here, is what they
+    remove); and a dense model of the pruned size trained from scratch, at the seeds of
+    ``dense_small_seeds`` (the toy model only).
+    """
+    with_half = any(abs(s - 0.5) < 1e-9 for s in sparsities)
+    fractions = {fraction: None for fraction in STRUCTURED_FRACTIONS}
+    if with_half:
+        fractions[matched_fraction(settings)] = 0.5
+    plan = {}
+    for seed in seeds:
+        runs = {("dense", 0.0): dense(settings, seed)}
+        for sparsity in sparsities:
+            patterns = ["unstructured"] + (["2:4"] if abs(sparsity - 0.5) < 1e-9 else [])
+            for pattern in patterns:
+                for method in METHODS:
+                    for finetune in (False, True) if method != "random" else (False,):
+                        make = finetuned if finetune else oneshot
+                        variant = f"{method} {pattern} {stage(finetune)}"
+                        runs[(variant, sparsity)] = make(settings, sparsity, seed, "layer",
+                                                         method, pattern)  # fmt: skip
+        for fraction, matched in sorted(fractions.items()):
+            for finetune in (False, True) if matched is not None else (True,):
+                run = structured(settings, fraction, finetune, seed)
+                runs[(structured_label(fraction, finetune), matched)] = run
+        if with_half and settings.model == "toy" and seed in dense_small_seeds:
+            runs[("dense-small", 0.5)] = dense_small(settings, 0.5, seed)
+        plan[seed] = runs
+    return plan
+
+
+# -- each notebook's plan ----------------------------------------------------------------------
+def thresholds(settings: Settings, thresholds, q_values) -> dict:
+    """Notebook 02: each absolute threshold, and each q times the layer's std."""
+    return {
+        "absolute": {t: threshold(settings, threshold=t) for t in thresholds},
+        "relative": {q: threshold(settings, q=q) for q in q_values},
+    }
+
+
+def rate(settings: Settings, sparsity: float, iterations: int, sensitivity_scan: bool) -> dict:
+    """Notebook 03: one-shot (layer-wise, global, random), fine-tuned, iterative, the
+    control, and each layer alone at :data:`SCAN_SPARSITIES` (the sensitivity scan)."""
+    names = layer_names(settings) if sensitivity_scan else []
+    return {
+        "dense": dense(settings),
+        "one-shot layer-wise": oneshot(settings, sparsity, scope="layer"),
+        "one-shot global": oneshot(settings, sparsity, scope="global"),
+        "random, layer-wise": oneshot(settings, sparsity, score="random"),
+        "one-shot + fine-tuning": finetuned(settings, sparsity),
+        "iterative + fine-tuning": iterative(settings, sparsity, iterations),
+        "random + fine-tuning": finetuned(settings, sparsity, score="random"),
+        "control (dense + fine-tuning)": control(settings),
+        "scan": {
+            (name, s): layer_alone(settings, name, s) for name in names for s in SCAN_SPARSITIES
+        },
+    }
+
+
+def schedules(
+    settings: Settings, kinds, initial: float, target: float, end_step: int, frequency: int,
+    high_sparsity: float,
+) -> dict:  # fmt: skip
+    """Notebook 04: each kind of schedule to ``target``, and constant and cubic to
+    ``high_sparsity``; ``schedules`` holds the schedules themselves (to plot)."""
+    made = {
+        "target": {kind: Schedule(kind, initial, target, 0, end_step, frequency) for kind in kinds},
+        "high": {
+            kind: Schedule(kind, initial, high_sparsity, 0, end_step, frequency)
+            for kind in ("constant", "cubic")
+        },
+    }
+    runs = {part: {k: scheduled(settings, v) for k, v in made[part].items()} for part in made}
+    return {"dense": dense(settings), **runs}
+
+
+def l1_sweep(
+    settings: Settings, lambdas, l1_steps: int, l1_sparsity: float, high_sparsity: float
+) -> dict:
+    """Notebook 05: each λ at ``l1_sparsity``, the proximal step at the largest λ, and no
+    L1 against the proximal step at ``high_sparsity``."""
+    largest = max(lambdas)
+
+    def run(lam, sparsity, proximal=False):
+        return l1(settings, lam, sparsity, l1_steps, proximal)
+
+    return {
+        "sweep": {lam: run(lam, l1_sparsity) for lam in lambdas},
+        "proximal": run(largest, l1_sparsity, proximal=True),
+        "high": {"no L1": run(0.0, high_sparsity), "proximal": run(largest, high_sparsity, True)},
+    }
+
+
+EARLY_STEPS = (1, 2, 5, 10, 20, 50)  # notebook 06's closer look at the first steps
+
+
+def finetuning(settings: Settings, sparsities) -> dict:
+    """Notebook 06: the recovery curve at each sparsity and of the control, and the most
+    pruned run evaluated along its first steps."""
+    most = max(sparsities)
+    early = (*EARLY_STEPS, settings.finetune_steps)
+    return {
+        "curves": {s: finetuned(settings, s) for s in sparsities},
+        "control": control(settings),
+        "early": finetuned(settings, most, checkpoints=early),
+    }
+
+
+NOTEBOOK_PLANS = {
+    "01_baseline": lambda s, p: dense(s),
+    "02_threshold": lambda s, p: thresholds(s, p.thresholds, p.q_values),
+    "03_rate": lambda s, p: rate(s, p.sparsity, p.iterations, p.sensitivity_scan),
+    "04_schedules": lambda s, p: schedules(
+        s,
+        p.schedule_kinds,
+        p.initial_sparsity,
+        p.target_sparsity,
+        p.schedule_end_step,
+        p.schedule_frequency,
+        p.high_sparsity,
+    ),  # fmt: skip
+    "05_l1_regularization": lambda s, p: l1_sweep(
+        s, p.l1_lambdas, p.l1_steps, p.l1_sparsity, p.high_sparsity
+    ),
+    "06_finetuning": lambda s, p: finetuning(s, p.sparsities),
+    "07_results": lambda s, p: main_sweep(s, p.sparsities, p.seeds),
+    "08_efficiency": lambda s, p: [],
+    "09_scores_patterns": lambda s, p: equal_size(
+        s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds
+    ),
+    "10_efficiency_answer": lambda s, p: equal_size(
+        s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds
+    ),
+}
+
+
+def runs_in(plan) -> list[Run]:
+    """Every run of a plan, each once, in the plan's order."""
+    found: dict[Run, None] = {}
+    stack = [plan]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, Run):
+            found[item] = None
+        elif isinstance(item, dict):
+            stack[:0] = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack[:0] = list(item)
+        else:
+            raise ValueError(f"a plan holds runs, dicts and lists, not {item!r}")
+    return list(found)
+
+
+def notebook_runs(notebook: str, settings: Settings, study: StudyParameters) -> list[Run]:
+    """The runs ``notebook`` asks for with these parameters."""
+    return runs_in(NOTEBOOK_PLANS[notebook](settings, study))
