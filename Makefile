@@ -24,29 +24,15 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# Unit tests, the papermill tests (smoke profile, hub code path offline), then nbval on
-# the committed notebooks. Beside them, a second process (one torch thread) runs the main
-# sweep and the equal-size study of the tutorial's other seeds, so that 07_results and
-# 09_scores_patterns find them cached, retrains the committed baseline of seed 0 to check it
-# bit for bit (pytest -m retrain checks both), then runs seed 0's equal-size study from its
-# end while nbval's 09 runs it from the start: both cores, never more than two processes
-# (so no notebook starts its own helper process: PRUNING_LIB_WORKERS=1, study/beside.py).
-test: export PRUNING_LIB_WORKERS = 1
+# Lint; the tests on both cores (pytest-xdist: unit and doctests, papermill on the smoke
+# profile, and the committed baseline of seed 0 retrained bit for bit); every run of the
+# tutorial profile, on both cores (`pruning-lib compute`); then nbval on the committed
+# notebooks, which find their runs cached.
 test: lint browser-deps
-	@mkdir -p runs
-	@( $(PY) -m pruning_lib.study.results params/tutorial.yaml sweep equal-size && \
-		$(PY) -m pytest -m retrain -k seed0 --basetemp=runs/retrain-tmp tests/test_baseline_retrain.py && \
-		$(PY) -m pruning_lib.study.results params/tutorial.yaml help ) > runs/seeds.log 2>&1 & \
-	seeds=$$!; \
-	set -x; $(PY) -m pytest; status=$$?; \
-	if [ $$status -eq 0 ]; then \
-		$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-			--nbval-cell-timeout 1800 notebooks/; status=$$?; \
-	else pkill -P $$seeds; kill $$seeds; fi; \
-	if ! wait $$seeds; then \
-		echo "the second process failed: see runs/seeds.log"; tail -n 30 runs/seeds.log; \
-		[ $$status -ne 0 ] || status=1; \
-	fi; exit $$status
+	$(PY) -m pytest -n 2 --retrain-seeds 0
+	$(VENV)/bin/pruning-lib compute params/tutorial.yaml
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 1800 -p no:xdist notebooks/
 
 # Debian's Chromium for the JupyterLab browser test (no browser download); needs root.
 browser-deps: setup

@@ -25,7 +25,7 @@ before = reset_peak_rss()
 start = time.perf_counter()
 if {method!r} == "ours":
     pruner = Pruner(model, scope="global")
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     masks = [pruner.masks[n] for n in weights]
 else:
     import torch.nn.utils.prune as prune

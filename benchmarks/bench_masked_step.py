@@ -29,7 +29,7 @@ def main() -> None:
     torch.set_num_threads(1)
     model = gpt2_small()
     pruner = Pruner(model, scope="global")
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     batch = torch.randint(
         0, 50257, (args.batch, args.block), generator=torch.Generator().manual_seed(0)

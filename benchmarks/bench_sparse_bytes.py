@@ -19,7 +19,7 @@ from pruning_lib.prune import Pruner
 def main() -> None:
     torch.set_num_threads(1)
     model = gpt2_small()
-    Pruner(model, scope="global").prune_magnitude(0.5)
+    Pruner(model, scope="global").prune(0.5)
     sizes = size_report(model)
     with tempfile.TemporaryDirectory() as tmp:
         path = save_sparse(model, Path(tmp) / "sparse.safetensors")

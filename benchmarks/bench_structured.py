@@ -103,7 +103,7 @@ def main() -> None:
         with open(dense_file, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
             shutil.copyfileobj(src, dst)
         pruned = gpt2_small()
-        Pruner(pruned).prune_magnitude(0.5)
+        Pruner(pruned).prune(0.5)
         sparse_file = save_sparse(pruned, tmp / "sparse.safetensors")
         pruned_gz = tmp / "pruned-dense.safetensors.gz"
         pruned.save_pretrained(tmp / "pruned-dense")

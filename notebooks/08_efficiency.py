@@ -68,7 +68,7 @@ from pruning_lib.prune import Pruner
 
 dense_model = experiment.fresh_model()
 pruned_model = experiment.fresh_model()
-Pruner(pruned_model).prune_magnitude(efficiency_sparsity)
+Pruner(pruned_model).prune(efficiency_sparsity)
 rows = []
 for label, m in (("dense", dense_model), (f"pruned {efficiency_sparsity}", pruned_model)):
     counts, sizes = parameter_counts(m), size_report(m)

@@ -8,11 +8,12 @@ The pruning core (``Pruner``, the mask functions, schedules, the hook protocol) 
 torch and safetensors only; ``train`` and ``TrainConfig`` load the training loop
 (Accelerate) when first used.
 
-Importing it pins torch's CPU kernels to their AVX2 versions on x86 (``_cpu.py``), so that
-CPU results are the same bit for bit on machines with and without AVX-512.
+Importing it changes no process state. ``pin_cpu_kernels()`` (which the study calls) picks
+torch's AVX2 CPU kernels on x86, so that CPU results are the same bit for bit on machines
+with and without AVX-512 (``_cpu.py``).
 """
 
-from ._cpu import cpu_kernels  # first: importing it pins the CPU kernels
+from ._cpu import cpu_kernels, pin_cpu_kernels
 from .hooks import HookList, TrainHooks
 from .patterns import NM, RowWise, Units
 from .prune import Pruner, prunable_weights, sparsity_report
@@ -29,6 +30,7 @@ from .selection import (
 
 __all__ = [
     "cpu_kernels",
+    "pin_cpu_kernels",
     "HookList",
     "L1Penalty",
     "MagnitudeScores",

@@ -9,10 +9,12 @@ AVX2 kernels, which every x86 machine of the last decade has, makes them agree. 
 was seen on our small model (seed 0's baseline trained in 378 s pinned and 386 s not, one
 run each on an AVX-512 machine); the gpt2-small-sized benchmarks were not timed both ways.
 
-The choice is made once, by torch's first CPU operation, from environment variables: so
-:func:`pin_cpu_kernels` runs when this module is imported (``pruning_lib`` imports it
-first), and only sets a variable that is not set already (``ATEN_CPU_CAPABILITY=default``
-or ``avx512`` of your own is kept). Imports nothing heavy.
+The choice is made once, by torch's first CPU operation, from environment variables (importing
+torch does not make it). Importing the library changes nothing: the study pins, when
+``pruning_lib.study`` is imported (its notebooks, ``pruning-lib``, the pool's workers), or a
+program of your own calls :func:`pin_cpu_kernels` before its first torch operation. A
+variable already set is kept (``ATEN_CPU_CAPABILITY=default`` or ``avx512`` of your own).
+Imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -52,6 +54,3 @@ def cpu_kernels() -> str:
     import torch
 
     return torch.backends.cpu.get_cpu_capability()
-
-
-pin_cpu_kernels()  # on import: before any torch operation has chosen its kernels

@@ -4,7 +4,8 @@ The :class:`~pruning_lib.prune.Pruner` and the L1 penalty implement these hooks;
 in ``finetune.py`` calls them. Neither side imports the other, and this module imports
 only torch.
 
-- ``check(config)``: refuse a training config the hooks cannot work with (before any work);
+- ``before_training(config)``: refuse a training config the hooks cannot work with, before
+  any step;
 - ``bind(optimizer)``: see the optimizer the loop made (the proximal L1 step reads Adam's
   per-weight step sizes);
 - ``penalty(model)``: a term added to the loss (the L1 penalty);
@@ -24,8 +25,9 @@ import torch
 class TrainHooks:
     """No-op hooks; subclass (or pass several to :class:`HookList`) to change training."""
 
-    def check(self, config: Any) -> None:
-        """Refuse a training config the hooks cannot work with (before any work)."""
+    def before_training(self, config: Any) -> None:
+        """Refuse a training config the hooks cannot work with (a ValueError), before any
+        step."""
 
     def bind(self, optimizer: torch.optim.Optimizer) -> None:
         """See the loop's optimizer (once, before the first step)."""
@@ -49,9 +51,9 @@ class HookList(TrainHooks):
     def __init__(self, *hooks: TrainHooks | None):
         self.hooks = [h for h in hooks if h is not None]
 
-    def check(self, config: Any) -> None:
+    def before_training(self, config: Any) -> None:
         for h in self.hooks:
-            h.check(config)
+            h.before_training(config)
 
     def bind(self, optimizer: torch.optim.Optimizer) -> None:
         for h in self.hooks:

@@ -4,23 +4,24 @@ Unstructured selection (``selection.select_masks``) may prune any weight. A patt
 constrains the choice, and is the same selection done within groups:
 
 - :class:`NM` (semi-structured, e.g. 2:4): in every group of ``m`` consecutive weights along
-  the input dimension, keep the ``n`` with the highest scores. The input dimension is the one
-  a matmul reduces over: dim 1 of an ``nn.Linear`` weight (out x in) and of an expert's
-  matrix, dim 0 of GPT-2's ``Conv1D`` weight (in x out). This is the layout NVIDIA's sparse
-  tensor cores and ``torch.sparse.to_sparse_semi_structured`` accept.
+  the input dimension, keep the ``n`` with the highest scores. This is the layout NVIDIA's
+  sparse tensor cores and ``torch.sparse.to_sparse_semi_structured`` accept.
 - :class:`RowWise`: the same fraction of every output row, the comparison group of Wanda;
 - :class:`Units` (structured): whole output units (rows of the out x in matrix: neurons) or
   whole input units, ranked by the sum of their scores, the same fraction in every weight.
 
+A pattern sees every score and mask as an (out, in) matrix: rows are outputs, the input
+dimension (the one a matmul reduces over) is the second. The :class:`~pruning_lib.prune.Pruner`
+hands it weights that way (GPT-2's ``Conv1D`` stores (in, out): the Pruner transposes).
 Already-pruned weights stay pruned (a pattern never revives a weight); they count toward
 the group's pruned weights. Ties go to the weight that comes first.
 
 Example:
     >>> import torch
     >>> scores = {"w": torch.tensor([[4.0, 1.0, 3.0, 2.0], [1.0, 1.0, 2.0, 2.0]])}
-    >>> NM(2, 4).masks(scores, {"w": 1})["w"].int().tolist()
+    >>> NM(2, 4).masks(scores)["w"].int().tolist()
     [[1, 0, 1, 0], [0, 0, 1, 1]]
-    >>> Units(0.5, "output").masks(scores, {"w": 1})["w"].int().tolist()
+    >>> Units(0.5, "output").masks(scores)["w"].int().tolist()
     [[1, 1, 1, 1], [0, 0, 0, 0]]
 """
 
@@ -37,26 +38,18 @@ from .checks import check_fraction, check_number
 from .selection import check_score, select_masks
 
 
-def _as_rows(tensor: torch.Tensor, input_axis: int) -> torch.Tensor:
-    """The weight as (out, in): transpose a Conv1D-layout weight (in, out)."""
-    return tensor.t() if input_axis == 0 else tensor
-
-
 def _rows(
-    name: str,
-    scores: Mapping[str, torch.Tensor],
-    masks: Mapping[str, torch.Tensor],
-    input_axis: int,
+    name: str, scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """A weight's score and earlier mask (or None) as (out, in) matrices, checked."""
+    """A weight's score, checked, and its earlier mask (or None), both (out, in)."""
     score = scores[name]
     if score.ndim != 2:
         raise ValueError(
             f"{name}: a pattern applies to 2-D weights, not shape {tuple(score.shape)}"
         )
-    score = _as_rows(check_score(name, score), input_axis)
+    score = check_score(name, score)
     keep = masks.get(name)
-    return score, None if keep is None else _as_rows(keep.to(score.device), input_axis)
+    return score, None if keep is None else keep.to(score.device)
 
 
 def _ranked(score: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
@@ -86,11 +79,13 @@ class NM:
     def sparsity(self) -> float:
         return 1 - self.n / self.m
 
-    def check(self, shapes: Mapping[str, torch.Size], input_axes: Mapping[str, int]) -> None:
+    def check_shapes(self, shapes: Mapping[str, torch.Size]) -> None:
+        """Refuse, before any mask is made, a weight whose input dimension ``m`` does not
+        divide."""
         for name, shape in shapes.items():
             if len(shape) != 2:
                 raise ValueError(f"{name}: N:M applies to 2-D weights, not shape {tuple(shape)}")
-            width = shape[input_axes[name]]
+            width = shape[1]
             if width % self.m:
                 raise ValueError(
                     f"{self.n}:{self.m} needs m={self.m} to divide the input dimension of every "
@@ -98,25 +93,21 @@ class NM:
                 )
 
     def masks(
-        self,
-        scores: Mapping[str, torch.Tensor],
-        input_axes: Mapping[str, int],
-        masks: Mapping[str, torch.Tensor] | None = None,
+        self, scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
         """``{name: bool mask}`` keeping at most ``n`` weights in every group of ``m``."""
         masks = masks or {}
-        self.check({k: v.shape for k, v in scores.items()}, input_axes)
+        self.check_shapes({k: v.shape for k, v in scores.items()})
         result = {}
         for name in scores:
-            axis = input_axes[name]
-            key = _ranked(*_rows(name, scores, masks, axis))
+            key = _ranked(*_rows(name, scores, masks))
             rows, width = key.shape
             groups = key.reshape(rows, width // self.m, self.m)
             order = torch.sort(groups, dim=-1, descending=True, stable=True).indices
             kept = torch.zeros_like(groups, dtype=torch.bool)
             kept.scatter_(-1, order[..., : self.n], True)
             kept &= groups >= 0  # a pruned weight among the top n stays pruned
-            result[name] = _as_rows(kept.reshape(rows, width), axis).contiguous()
+            result[name] = kept.reshape(rows, width)
         return result
 
 
@@ -137,17 +128,13 @@ class Units:
             raise ValueError(f"axis={self.axis!r} is not allowed; choose 'output' or 'input'")
 
     def masks(
-        self,
-        scores: Mapping[str, torch.Tensor],
-        input_axes: Mapping[str, int],
-        masks: Mapping[str, torch.Tensor] | None = None,
+        self, scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
         """``{name: bool mask}`` with whole units kept or pruned."""
         masks = masks or {}
         result = {}
         for name in scores:
-            axis = input_axes[name]
-            score, keep_rows = _rows(name, scores, masks, axis)
+            score, keep_rows = _rows(name, scores, masks)
             dim = 1 if self.axis == "output" else 0  # summed over: a row's inputs, or a column
             unit_scores = score.sum(dim)
             unit_keep = None if keep_rows is None else keep_rows.any(dim)
@@ -161,7 +148,7 @@ class Units:
             mask = full.expand_as(score).clone()
             if keep_rows is not None:
                 mask &= keep_rows
-            result[name] = _as_rows(mask, axis).contiguous()
+            result[name] = mask
         return result
 
 
@@ -179,24 +166,20 @@ class RowWise:
         check_fraction("sparsity", self.sparsity)
 
     def masks(
-        self,
-        scores: Mapping[str, torch.Tensor],
-        input_axes: Mapping[str, int],
-        masks: Mapping[str, torch.Tensor] | None = None,
+        self, scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
         """``{name: bool mask}`` with exactly ``round(sparsity * in)`` pruned in every row."""
         masks = masks or {}
         result = {}
         for name in scores:
-            axis = input_axes[name]
-            key = _ranked(*_rows(name, scores, masks, axis))
+            key = _ranked(*_rows(name, scores, masks))
             rows, width = key.shape
             k = round(self.sparsity * width)
             order = torch.sort(key, dim=-1, stable=True).indices  # lowest first
             pruned = torch.zeros_like(key, dtype=torch.bool)
             pruned.scatter_(-1, order[:, :k], True)
             pruned |= key < 0  # earlier pruning stays
-            result[name] = _as_rows(~pruned, axis).contiguous()
+            result[name] = ~pruned
         return result
 
 

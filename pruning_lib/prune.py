@@ -27,10 +27,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .checks import check_fraction
 from .hooks import TrainHooks
 from .selection import (
     MagnitudeScores,
+    Of,
     Scope,
     check_scope,
     magnitude_masks,
@@ -77,9 +77,9 @@ class Pruner(TrainHooks):
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
         >>> pruner = Pruner(model)
-        >>> pruner.prune_magnitude(0.5, scope="global")
+        >>> pruner.prune(0.5, scope="global")  # half of all prunable weights
         0.5
-        >>> pruner.prune_rate(0.5)  # half of the remaining weights: 0.5 -> 0.75
+        >>> pruner.prune(0.5, of="remaining")  # half of those still standing: 0.5 -> 0.75
         0.75
     """
 
@@ -142,44 +142,40 @@ class Pruner(TrainHooks):
 
     def prune(
         self,
-        sparsity: float,
+        amount: float,
         scores: Mapping[str, torch.Tensor] | None = None,
         scope: Scope | None = None,
+        of: Of = "all",
     ) -> float:
-        """Prune to ``sparsity`` by ``scores`` (default: magnitude); returns the sparsity.
+        """Prune ``amount`` by ``scores`` (default: magnitude), the lowest first; returns the
+        sparsity.
 
         Args:
-            sparsity: the cumulative fraction of prunable weights to zero, in [0, 1).
+            amount: in [0, 1). With ``of="all"``, the sparsity to reach: the fraction of the
+                prunable weights that are zero afterwards, counting those pruned before.
+                With ``of="remaining"``, a pruning rate: the fraction of the weights still
+                standing to remove (rate 0.1 five times: 1 - 0.9**5, as
+                ``torch.nn.utils.prune``'s ``amount`` compounds).
             scores: ``{name: non-negative importance}`` for every prunable weight, e.g.
-                from ``selection.MagnitudeScores``; the lowest are pruned.
+                from ``selection.MagnitudeScores``.
             scope: ``layer`` or ``global`` (default: the pruner's).
+            of: ``all`` or ``remaining``, what ``amount`` is a fraction of.
         """
-        check_fraction("sparsity", sparsity)
         scores = MagnitudeScores(self.weights) if scores is None else scores
-        return self._set(select_masks(scores, sparsity, scope or self.scope, self.masks))
+        # A rate counts the weights already at zero as pruned (they stand no longer).
+        masks = self._current_masks() if of == "remaining" else self.masks
+        return self._set(select_masks(scores, amount, scope or self.scope, masks, of))
 
     def prune_pattern(self, pattern, scores: Mapping[str, torch.Tensor] | None = None) -> float:
         """Prune by a pattern (``patterns.NM(2, 4)``, ``patterns.Units(0.25)``) of ``scores``
-        (default: magnitude); returns the sparsity. Every weight is checked first."""
+        (default: magnitude); returns the sparsity. Every weight is checked first. The
+        pattern sees every weight and score as (out, in): GPT-2's ``Conv1D`` weights, stored
+        (in, out), are transposed for it and back."""
         scores = MagnitudeScores(self.weights) if scores is None else scores
-        return self._set(pattern.masks(scores, self.input_axes, self.masks))
-
-    def prune_magnitude(self, sparsity: float, scope: Scope | None = None) -> float:
-        """Prune to ``sparsity`` by magnitude (per layer or global); returns the sparsity."""
-        return self.prune(sparsity, None, scope)
-
-    def prune_rate(self, rate: float, scope: Scope | None = None) -> float:
-        """Prune ``rate`` of the weights still standing (one iteration); returns the sparsity.
-
-        In layer scope each layer loses ``rate`` of its own remaining weights; in global
-        scope ``rate`` of all remaining weights go, wherever their magnitude is lowest.
-        """
-        check_fraction("rate", rate)
-        masks = self._current_masks()
-        new = select_masks(
-            MagnitudeScores(self.weights), rate, scope or self.scope, masks, relative=True
+        made = pattern.masks(_AsRows(scores, self.input_axes), _AsRows(self.masks, self.input_axes))
+        return self._set(
+            {name: _rows(mask, self.input_axes[name]).contiguous() for name, mask in made.items()}
         )
-        return self._set(new)
 
     def _current_masks(self) -> dict[str, torch.Tensor]:
         """The masks, or for weights without one, where they are non-zero now."""
@@ -198,12 +194,10 @@ class Pruner(TrainHooks):
     # -- keeping masks applied ----------------------------------------------------
     @torch.no_grad()
     def apply(self) -> None:
-        """Zero every pruned weight in place."""
-        for name, mask in self.masks.items():
+        """Zero every pruned weight in place (after every optimizer step, in training)."""
+        for name in self.masks:
             weight = resolve(self.refs[name])
-            if mask.device != weight.device:
-                mask = self.masks[name] = mask.to(weight.device)
-            weight.mul_(mask)
+            weight.mul_(self._factor(name, weight))
 
     def _factor(self, name: str, like: torch.Tensor) -> torch.Tensor:
         factor = self._factors.get(name)
@@ -221,14 +215,7 @@ class Pruner(TrainHooks):
                 grad = grad if index is None else grad[index]
                 grad.mul_(self._factor(name, grad))
 
-    @torch.no_grad()
-    def reapply(self) -> None:
-        """Zero the pruned weights again (the training-loop version of :meth:`apply`)."""
-        for name in self.masks:
-            weight = resolve(self.refs[name])
-            weight.mul_(self._factor(name, weight))
-
-    def check(self, config) -> None:
+    def before_training(self, config) -> None:
         # A loop that ends before the schedule does would stop short of the target.
         if self.schedule is not None and self.schedule.end_step >= config.steps:
             raise ValueError(
@@ -238,14 +225,14 @@ class Pruner(TrainHooks):
 
     def before_step(self, step: int) -> None:
         if self.schedule is not None and self.schedule.should_prune(step):
-            sparsity = self.prune_magnitude(self.schedule.sparsity_at(step))
+            sparsity = self.prune(self.schedule.sparsity_at(step))
             self.history.append({"step": step, "sparsity": sparsity})
 
     def after_backward(self, model: nn.Module) -> None:
         self.mask_gradients()
 
     def after_step(self, step: int) -> None:
-        self.reapply()
+        self.apply()
 
     # -- reporting ----------------------------------------------------------------
     def sparsity(self) -> float:
@@ -299,6 +286,27 @@ class Pruner(TrainHooks):
                 )
         self.masks = {}
         return self._set({name: mask.bool() for name, mask in tensors.items()})
+
+
+def _rows(tensor: torch.Tensor, input_axis: int) -> torch.Tensor:
+    """A weight's tensor as (out, in), and back: Conv1D stores (in, out)."""
+    return tensor.t() if input_axis == 0 else tensor
+
+
+class _AsRows(Mapping):
+    """Scores or masks as (out, in) matrices, each transposed when it is read."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor], input_axes: Mapping[str, int]):
+        self.tensors, self.input_axes = tensors, input_axes
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return _rows(self.tensors[name], self.input_axes[name])
+
+    def __iter__(self):
+        return iter(self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
 
 
 def sparsity_report(weights: dict[str, torch.Tensor]) -> list[dict[str, float | int | str]]:

@@ -17,7 +17,7 @@ Example:
     >>> threshold_mask(w, 0.2)
     tensor([[False,  True],
             [ True, False]])
-    >>> magnitude_masks({"w": w}, sparsity=0.25)["w"]
+    >>> magnitude_masks({"w": w}, 0.25)["w"]
     tensor([[ True,  True],
             [ True, False]])
     >>> select_masks({"w": torch.tensor([[3.0, 1.0], [2.0, 4.0]])}, 0.5)["w"]
@@ -36,6 +36,7 @@ from .checks import check_fraction, check_number
 
 Scope = Literal["layer", "global"]
 SCOPES = ("layer", "global")
+Of = Literal["all", "remaining"]  # what an amount to prune is a fraction of
 
 
 def check_scope(scope: str) -> str:
@@ -127,27 +128,31 @@ def check_score(name: str, score: torch.Tensor, shape: torch.Size | None = None)
 
 def select_masks(
     scores: Mapping[str, torch.Tensor],
-    sparsity: float,
+    amount: float,
     scope: Scope = "layer",
     masks: Mapping[str, torch.Tensor] | None = None,
-    relative: bool = False,
+    of: Of = "all",
 ) -> dict[str, torch.Tensor]:
-    """Masks that prune the weights of lowest score, exactly ``round(fraction * n)`` of them.
+    """Masks that prune the weights of lowest score, exactly ``round(amount * n)`` of the
+    ``n`` weights ``amount`` is a fraction of.
 
     Args:
         scores: ``{name: non-negative score}`` (any Mapping; values are read when needed).
-        sparsity: the fraction to prune, in [0, 1): of all weights (cumulative), or with
-            ``relative=True`` of the weights still standing (a pruning *rate*, compounding
-            as ``torch.nn.utils.prune``'s ``amount`` does).
+        amount: in [0, 1). With ``of="all"``, the sparsity to reach (cumulative: weights
+            already pruned count toward it). With ``of="remaining"``, a pruning rate: the
+            fraction of the weights still standing to remove, which compounds as
+            ``torch.nn.utils.prune``'s ``amount`` does.
         scope: ``layer`` (each weight to its own target) or ``global`` (one target over all).
         masks: existing masks (True = kept): pruned weights stay pruned and count toward
             the target, so pruning again never loosens a mask.
-        relative: read ``sparsity`` as a rate of the remaining weights.
+        of: ``all`` or ``remaining``.
 
     Returns:
         ``{name: bool mask}`` for every name of ``scores``.
     """
-    check_fraction("rate" if relative else "sparsity", sparsity)
+    if of not in ("all", "remaining"):
+        raise ValueError(f"of={of!r} is not allowed; choose 'all' (a sparsity) or 'remaining'")
+    check_fraction("amount", amount)
     check_scope(scope)
     masks = masks or {}
     names = list(scores)
@@ -161,10 +166,10 @@ def select_masks(
             chunks.append((score, keep))
         total = sum(score.numel() for score, _ in chunks)
         already = sum(int((~keep).sum()) for _, keep in chunks if keep is not None)
-        if relative:
-            k = already + round(sparsity * (total - already))
+        if of == "remaining":
+            k = already + round(amount * (total - already))
         else:
-            k = max(round(sparsity * total), already)  # round() as torch's prune does
+            k = max(round(amount * total), already)  # round() as torch's prune does
         if k == 0:
             for name, (score, _) in zip(group, chunks):
                 result[name] = torch.ones_like(score, dtype=torch.bool)
@@ -192,6 +197,7 @@ def magnitude_masks(
 
     :func:`select_masks` with the score ``|w|``; see there for ``scope`` and ``masks``.
     """
+    check_fraction("sparsity", sparsity)
     return select_masks(MagnitudeScores(weights), sparsity, scope, masks)
 
 

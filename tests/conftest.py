@@ -82,13 +82,27 @@ def accelerate_launch(processes: int, *program: str) -> list[str]:
     ]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--retrain-seeds",
+        default="",
+        help="comma-separated seeds whose committed baseline the retrain tests train again "
+        "(minutes each); `make test` gives 0, `-m retrain` selects every seed",
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``retrain`` train the tutorial baselines for minutes: they run only when
-    asked for by name (``-m retrain``: ``make test`` runs them in its second process), and
-    are reported as deselected otherwise."""
+    asked for, by mark (``-m retrain``: every seed) or by seed (``--retrain-seeds 0``:
+    ``make test``), and are reported as deselected otherwise."""
     if "retrain" in (config.getoption("markexpr") or ""):
         return
-    deselected = [item for item in items if "retrain" in item.keywords]
+    seeds = {f"seed{s.strip()}" for s in config.getoption("retrain_seeds").split(",") if s}
+
+    def wanted(item):
+        return "retrain" not in item.keywords or any(f"[{seed}]" in item.name for seed in seeds)
+
+    deselected = [item for item in items if not wanted(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if "retrain" not in item.keywords]
+        items[:] = [item for item in items if wanted(item)]

@@ -3,7 +3,7 @@
 `pruning_lib/study/reference/baselines/` holds the tutorial's baselines of seeds 0 and 1, so
 that a fresh clone skips minutes of training. The fast tests check that they are the ones the
 tutorial profile asks for and are used as they are; the `retrain` tests train them again and
-compare bit for bit: `make test` retrains seed 0 in its second process (about eight minutes;
+compare bit for bit: `make test` retrains seed 0 beside the other tests (about seven minutes;
 both would push it past its hour on a fresh clone), `pytest -m retrain` checks both.
 """
 

@@ -63,7 +63,9 @@ def test_select_masks_equals_a_stable_sort_on_ties_denormals_and_old_masks(seed)
     for scope in ("layer", "global"):
         for relative in (False, True):
             for fraction in (0.0, 0.04, 0.3, 0.5, 0.9):
-                got = select_masks(scores, fraction, scope, masks, relative)
+                got = select_masks(
+                    scores, fraction, scope, masks, "remaining" if relative else "all"
+                )
                 want = reference_masks(scores, fraction, scope, masks, relative)
                 for n in scores:
                     assert torch.equal(got[n], want[n]), (scope, relative, fraction, n)
@@ -76,10 +78,12 @@ def test_a_pruned_weight_stays_pruned_beside_a_live_zero_score():
 
 
 def test_select_masks_messages_and_shape_check():
-    with pytest.raises(ValueError, match="rate=1.5"):
-        select_masks({"w": torch.ones(2)}, 1.5, relative=True)
-    with pytest.raises(ValueError, match="sparsity=1.5"):
+    with pytest.raises(ValueError, match=r"amount=1.5 is out of range; allowed: \[0, 1\)"):
+        select_masks({"w": torch.ones(2)}, 1.5, of="remaining")
+    with pytest.raises(ValueError, match="amount=1.5"):
         select_masks({"w": torch.ones(2)}, 1.5)
+    with pytest.raises(ValueError, match="of='rest' is not allowed; choose 'all'"):
+        select_masks({"w": torch.ones(2)}, 0.5, of="rest")
     with pytest.raises(ValueError, match=r"score of w has shape \(3,\), its mask needs \(2,\)"):
         select_masks({"w": torch.ones(3)}, 0.5, masks={"w": torch.ones(2, dtype=torch.bool)})
 
@@ -123,7 +127,7 @@ def test_uncovered_warning_lists_five_and_counts_the_rest_at_the_callers_line():
 def test_coverage_and_report_rows():
     pruner = Pruner(two_layers())
     assert pruner.coverage() == {"prunable_weights": 2, "prunable_parameters": 42, "uncovered": []}
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     rows = pruner.report()
     assert rows[0] == {"name": "0.weight", "total": 24, "nonzero": 12, "sparsity": 0.5}
     assert rows[-1] == {"name": "total", "total": 42, "nonzero": 21, "sparsity": 0.5}
@@ -147,13 +151,13 @@ def test_rate_without_masks_counts_exact_zeros_as_pruned():
     with torch.no_grad():
         model[0].weight[:3] = 0.0  # 12 of 24 already zero (an L1 proximal step can do this)
     pruner = Pruner(model)
-    pruner.prune_rate(0.5)  # half of the 12 still standing in layer 0
+    pruner.prune(0.5, of="remaining")  # half of the 12 still standing in layer 0
     assert int((model[0].weight == 0).sum()) == 18
 
 
 def test_masks_file_metadata_and_load_errors(tmp_path):
     pruner = Pruner(two_layers(), scope="global")
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     path = pruner.save(tmp_path / "masks.safetensors")
     with safe_open(str(path), "pt") as handle:
         assert handle.metadata() == {"format": "pruning-lib masks", "scope": "global"}

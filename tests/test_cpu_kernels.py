@@ -1,4 +1,5 @@
-"""CPU results bit for bit across x86 machines: importing pruning_lib pins the AVX2 kernels."""
+"""CPU results bit for bit across x86 machines: importing the study pins the AVX2 kernels;
+importing the library changes no process state."""
 
 import os
 import platform
@@ -12,7 +13,7 @@ from pruning_lib._cpu import PINNED
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 PROBE = (
-    "import torch, pruning_lib, os; "
+    "import torch, pruning_lib.study, os; "
     "print(pruning_lib.cpu_kernels(), os.environ.get('ATEN_CPU_CAPABILITY'))"
 )
 
@@ -26,7 +27,12 @@ def _run(code: str, **env: str) -> str:
     return result.stdout.strip()
 
 
-def test_importing_the_package_pins_the_avx2_kernels_on_x86():
+def test_importing_the_library_changes_no_environment_variable():
+    code = "import os; before = dict(os.environ); import pruning_lib; print(before == os.environ)"
+    assert _run(code) == "True"
+
+
+def test_importing_the_study_pins_the_avx2_kernels_on_x86():
     kernels, variable = _run(PROBE).split()
     if X86:
         # AVX2 where the processor has it (every x86 machine of the last decade); a machine
@@ -71,7 +77,7 @@ def test_a_pin_that_came_too_late_is_a_warning():
     """A torch operation before the import fixes the kernels: on an AVX-512 machine the
     notebooks' start() says so; elsewhere the kernels are AVX2 anyway and nothing is said."""
     code = (
-        "import warnings, torch; torch.ones(3).add_(1); import pruning_lib; "
+        "import warnings, torch; torch.ones(3).add_(1); import pruning_lib.study; "
         "from pruning_lib.study.runtime import check_cpu_kernels; "
         "warnings.simplefilter('error'); "
         "print(pruning_lib.cpu_kernels(), end=' ')\n"

@@ -22,7 +22,7 @@ def test_parameter_counts_by_hand():
     tied_once = sum(p.numel() for p in m.parameters())  # parameters() yields wte once
     assert before["total"] == tied_once
     pruner = Pruner(m)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     after = eff.parameter_counts(m)
     assert after["prunable_nonzero"] == before["prunable_nonzero"] - per_layer  # half of 2 layers
     assert after["nonzero"] == before["nonzero"] - per_layer
@@ -31,7 +31,7 @@ def test_parameter_counts_by_hand():
 
 def test_sparse_encoding_roundtrip_exact_and_small(tmp_path):
     m = model()
-    Pruner(m).prune_magnitude(0.5)
+    Pruner(m).prune(0.5)
     path = eff.save_sparse(m, tmp_path / "sparse.safetensors")
     state = eff.load_sparse(path)
     for name, tensor in m.state_dict().items():

@@ -83,7 +83,7 @@ def test_masks_survive_save_and_reload_then_more_training(tmp_path):
 
     model = fresh()
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.6, scope="global")
+    pruner.prune(0.6, scope="global")
     model.save_pretrained(tmp_path / "model")
     pruner.save(tmp_path / "model" / "masks.safetensors")
     reloaded = GPT2LMHeadModel.from_pretrained(tmp_path / "model")
@@ -98,7 +98,7 @@ def test_masks_survive_save_and_reload_then_more_training(tmp_path):
 def test_deepcopy_of_model_while_pruning():
     model = fresh()
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.3)
+    pruner.prune(0.3)
     twin = copy.deepcopy(model)
     twin_pruner = copy.deepcopy(pruner)
     finetune.train(model, stream(), cfg(3), 32, hooks=pruner, progress=False)
@@ -171,7 +171,7 @@ def test_gradients_of_pruned_weights_are_zeroed_before_clipping():
     def run(mask_gradients: bool):
         model = fresh()
         pruner = Pruner(model)
-        pruner.prune_magnitude(0.5)
+        pruner.prune(0.5)
         if not mask_gradients:
             pruner.mask_gradients = lambda: None
         config = cfg(3, max_grad_norm=0.05)
@@ -185,7 +185,7 @@ def test_gradients_of_pruned_weights_are_zeroed_before_clipping():
 def test_mask_gradients_zeroes_exactly_the_pruned_gradients():
     model = fresh()
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     batch = stream()[:64].view(2, 32)
     model(input_ids=batch, labels=batch).loss.backward()
     pruner.mask_gradients()
@@ -198,8 +198,8 @@ def test_a_schedule_ending_on_the_last_step_is_refused():
     # end_step == steps would never run the last pruning: 0.4 instead of 0.5.
     pruner = Pruner(fresh(), schedule=Schedule("linear", 0.0, 0.5, begin_step=0, end_step=10))
     with pytest.raises(ValueError, match=r"end_step=10 .*train.steps=10"):
-        pruner.check(cfg(10))
-    pruner.check(cfg(11))  # one more step and the target is reached
+        pruner.before_training(cfg(10))
+    pruner.before_training(cfg(11))  # one more step and the target is reached
 
 
 def test_l1_penalty_is_the_sum_of_absolute_values_not_squares():
@@ -223,7 +223,7 @@ def test_bf16_autocast_on_cpu_keeps_masks_exact_and_loss_finite():
         accelerator = Accelerator(mixed_precision="bf16", cpu=True)
         model = fresh()
         pruner = Pruner(model)
-        pruner.prune_magnitude(0.5)
+        pruner.prune(0.5)
         result = finetune.train(
             model, stream(), cfg(6), 32, hooks=pruner, progress=False, accelerator=accelerator
         )

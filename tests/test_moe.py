@@ -60,7 +60,7 @@ def test_every_expert_matrix_is_pruned_to_the_target(kind):
     assert experts and all(n.endswith("]") for n in experts)
     assert pruner.coverage()["uncovered"] == []
     assert pruner.coverage()["prunable_parameters"] == block_matrices(model)
-    assert pruner.prune_magnitude(0.5) == pytest.approx(0.5, abs=0.01)
+    assert pruner.prune(0.5) == pytest.approx(0.5, abs=0.01)
     for row in pruner.report()[:-1]:  # each expert's matrix is a layer of its own
         assert row["total"] - row["nonzero"] == round(0.5 * row["total"]), row["name"]
     stacked = dict(model.named_parameters())
@@ -72,7 +72,7 @@ def test_every_expert_matrix_is_pruned_to_the_target(kind):
 def test_expert_masks_hold_through_training(kind):
     model = tiny(kind)
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     stream = torch.randint(0, 64, (2000,), generator=torch.Generator().manual_seed(0))
     config = TrainConfig(steps=4, batch_size=2, learning_rate=1e-2, warmup_steps=0, log_every=2)
     finetune.train(model, stream, config, 16, hooks=pruner, device="cpu", progress=False)

@@ -57,7 +57,7 @@ def test_nm_keeps_the_highest_scores_of_each_group_by_hand():
 
 def test_nm_on_top_of_earlier_pruning_never_revives_a_weight():
     pruner = Pruner(gpt2())
-    pruner.prune_magnitude(0.7)
+    pruner.prune(0.7)
     before = {k: v.clone() for k, v in pruner.masks.items()}
     pruner.prune_pattern(NM(2, 4))
     for name, mask in pruner.masks.items():
@@ -132,26 +132,33 @@ def test_pattern_arguments_at_their_bounds(build, words):
 def test_patterns_refuse_non_matrices_and_bad_scores():
     scores = {"w": torch.ones(2, 2, 4)}
     with pytest.raises(ValueError, match=r"w: N:M applies to 2-D weights, not shape \(2, 2, 4\)"):
-        NM(2, 4).masks(scores, {"w": 1})
+        NM(2, 4).masks(scores)
     with pytest.raises(ValueError, match=r"w: a pattern applies to 2-D weights, not shape"):
-        RowWise(0.5).masks(scores, {"w": 1})
+        RowWise(0.5).masks(scores)
     with pytest.raises(ValueError, match="score of w must be finite and non-negative"):
-        Units(0.5).masks({"w": torch.tensor([[1.0, -1.0]])}, {"w": 1})
+        Units(0.5).masks({"w": torch.tensor([[1.0, -1.0]])})
     with pytest.raises(ValueError, match="score of w must be finite and non-negative"):
-        NM(1, 2).masks({"w": torch.tensor([[1.0, float("nan")]])}, {"w": 1})
+        NM(1, 2).masks({"w": torch.tensor([[1.0, float("nan")]])})
 
 
 def test_units_and_row_wise_respect_earlier_masks():
     scores = {"w": torch.tensor([[5.0, 4.0, 3.0, 2.0], [9.0, 8.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])}
     old = {"w": torch.tensor([[False, True, True, True], [True] * 4, [True] * 4])}
-    units = Units(1 / 3).masks(scores, {"w": 1}, old)["w"]
+    units = Units(1 / 3).masks(scores, old)["w"]
     assert units.int().tolist() == [[0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0]]
-    rows = RowWise(0.5).masks(scores, {"w": 1}, old)["w"]
+    rows = RowWise(0.5).masks(scores, old)["w"]
     assert rows.int().tolist() == [[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1]]
-    # In Conv1D layout (input axis 0) the same rows are columns.
-    transposed = RowWise(0.5).masks({"w": scores["w"].t()}, {"w": 0}, {"w": old["w"].t()})
-    assert torch.equal(transposed["w"], rows.t())
-    columns = Units(0.25, "input").masks(scores, {"w": 1}, old)["w"]
+    # A Conv1D layer stores (in, out): the Pruner hands the pattern its rows all the same.
+    from transformers.pytorch_utils import Conv1D
+
+    conv = Conv1D(3, 4)  # 4 inputs, 3 outputs: weight (4, 3)
+    with torch.no_grad():
+        conv.weight.copy_(scores["w"].t())
+    pruner = Pruner(nn.Sequential(conv))
+    pruner.masks = {"0.weight": old["w"].t().clone()}
+    pruner.prune_pattern(RowWise(0.5))
+    assert torch.equal(pruner.masks["0.weight"], rows.t())
+    columns = Units(0.25, "input").masks(scores, old)["w"]
     assert columns.int().tolist() == [[0, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0]]
 
 
@@ -160,7 +167,7 @@ def test_prune_pattern_uses_scores_and_keeps_earlier_masks():
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[4.0, 3.0, 2.0, 1.0]]))
     pruner = Pruner(nn.Sequential(layer))
-    pruner.prune_magnitude(0.25)  # the 1.0 goes
+    pruner.prune(0.25)  # the 1.0 goes
     pruner.prune_pattern(NM(2, 4), {"0.weight": torch.tensor([[0.0, 1.0, 2.0, 3.0]])})
     assert pruner.masks["0.weight"].int().tolist() == [[0, 1, 1, 0]]
 
@@ -169,13 +176,13 @@ def test_patterns_alone_never_revive_and_count_whole_pruned_units():
     # Called directly (no Pruner and-ing masks), a pattern must keep earlier pruning.
     scores = {"w": torch.tensor([[0.1, 0.2, 0.3, 0.4]])}
     old = {"w": torch.tensor([[True, True, False, False]])}
-    assert NM(2, 4).masks(scores, {"w": 1}, old)["w"].int().tolist() == [[1, 1, 0, 0]]
-    assert RowWise(0.25).masks(scores, {"w": 1}, old)["w"].int().tolist() == [[1, 1, 0, 0]]
+    assert NM(2, 4).masks(scores, old)["w"].int().tolist() == [[1, 1, 0, 0]]
+    assert RowWise(0.25).masks(scores, old)["w"].int().tolist() == [[1, 1, 0, 0]]
     # A live weight whose score is exactly 0 is not "already pruned".
     zeros = {"w": torch.tensor([[0.0, 0.0, 2.0, 3.0]])}
-    assert RowWise(0.25).masks(zeros, {"w": 1})["w"].int().tolist() == [[0, 1, 1, 1]]
+    assert RowWise(0.25).masks(zeros)["w"].int().tolist() == [[0, 1, 1, 1]]
     # A unit pruned in full earlier counts toward the fraction: nothing more goes.
     rows = {"w": torch.tensor([[5.0, 5.0], [1.0, 1.0], [3.0, 3.0]])}
     gone = {"w": torch.tensor([[True, True], [True, True], [False, False]])}
-    kept = Units(1 / 3).masks(rows, {"w": 1}, gone)["w"]
+    kept = Units(1 / 3).masks(rows, gone)["w"]
     assert kept.int().tolist() == [[1, 1], [1, 1], [0, 0]]

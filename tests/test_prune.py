@@ -168,7 +168,7 @@ def test_rate_compounds_like_torch_amount():
     model = tiny_models()["opt"]
     pruner = Pruner(model)
     for _ in range(5):
-        pruner.prune_rate(0.1)
+        pruner.prune(0.1, of="remaining")
     total = sum(w.numel() for w in pruner.weights.values())
     assert pruner.sparsity() == pytest.approx(0.40951, abs=2 / total * len(pruner.weights))
     assert prune.rate_to_sparsity(0.1, 5) == pytest.approx(0.40951)
@@ -182,7 +182,7 @@ def test_rate_compounds_like_torch_amount():
     reference = nn.Linear(1, 1)
     reference.weight = nn.Parameter(w.detach().clone())
     for _ in range(3):
-        ours.prune_rate(0.1)
+        ours.prune(0.1, of="remaining")
         torch_prune.l1_unstructured(reference, "weight", amount=0.1)
     assert torch.equal(ours.masks["0.weight"], reference.weight_mask.bool())
 
@@ -190,13 +190,13 @@ def test_rate_compounds_like_torch_amount():
 def test_pruning_twice_never_loosens():
     model = tiny_models()["gpt2"]
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     before = {k: m.clone() for k, m in pruner.masks.items()}
     # Revive weights by hand (as an optimizer would), then prune to a lower sparsity.
     with torch.no_grad():
         for w in pruner.weights.values():
             w.add_(0.01)
-    assert pruner.prune_magnitude(0.2) == pytest.approx(0.5, abs=0.01)
+    assert pruner.prune(0.2) == pytest.approx(0.5, abs=0.01)
     pruner.prune_threshold(threshold=0.0)
     for name, mask in pruner.masks.items():
         assert not (mask & ~before[name]).any(), name
@@ -205,13 +205,13 @@ def test_pruning_twice_never_loosens():
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda p: p.prune_magnitude(1.0), ["sparsity=1.0", "[0, 1)"]),
-        (lambda p: p.prune_magnitude(-0.1), ["sparsity=-0.1"]),
-        (lambda p: p.prune_rate(1.5), ["rate=1.5", "[0, 1)"]),
+        (lambda p: p.prune(1.0), ["amount=1.0", "[0, 1)"]),
+        (lambda p: p.prune(-0.1), ["amount=-0.1"]),
+        (lambda p: p.prune(1.5, of="remaining"), ["amount=1.5", "[0, 1)"]),
         (lambda p: p.prune_threshold(threshold=-1.0), ["threshold=-1.0"]),
         (lambda p: p.prune_threshold(q=-2), ["q=-2"]),
         (lambda p: p.prune_threshold(), ["exactly one"]),
-        (lambda p: p.prune_magnitude(0.5, scope="row"), ["scope='row'"]),
+        (lambda p: p.prune(0.5, scope="row"), ["scope='row'"]),
     ],
 )
 def test_bad_input_changes_nothing(call, words):
@@ -230,7 +230,7 @@ def test_deepcopy_and_state_dict_keys_unchanged(tmp_path):
     model = tiny_models()["gpt2"]
     keys = list(model.state_dict())
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     assert list(model.state_dict()) == keys  # no weight_orig / weight_mask
     twin = copy.deepcopy(model)
     assert torch.equal(
@@ -248,7 +248,7 @@ def test_deepcopy_and_state_dict_keys_unchanged(tmp_path):
 def test_masks_save_and_load(tmp_path):
     model = tiny_models()["neox"]
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.3, scope="global")
+    pruner.prune(0.3, scope="global")
     path = pruner.save(tmp_path / "masks.safetensors")
     fresh = tiny_models()["neox"]  # same seed: same dense weights
     other = Pruner(fresh)
@@ -262,7 +262,7 @@ def test_masks_save_and_load(tmp_path):
 def test_report_counts():
     model = tiny_models()["gpt2"]
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     rows = pruner.report()
     assert rows[-1]["name"] == "total"
     assert rows[-1]["nonzero"] == sum(r["nonzero"] for r in rows[:-1])
@@ -276,9 +276,9 @@ def test_layer_rate_is_a_fraction_of_each_layers_remaining_weights():
     model = nn.Sequential(nn.Linear(13, 17), nn.Linear(17, 11), nn.Linear(11, 3))
     model[0].weight.data.mul_(0.01)
     pruner = Pruner(model)
-    pruner.prune_magnitude(0.5, scope="global")
+    pruner.prune(0.5, scope="global")
     standing = {n: int(m.sum()) for n, m in pruner.masks.items()}
-    pruner.prune_rate(0.2)
+    pruner.prune(0.2, of="remaining")
     for name, mask in pruner.masks.items():
         assert int(mask.sum()) == standing[name] - round(0.2 * standing[name]), name
     total = sum(w.numel() for w in pruner.weights.values())
@@ -291,9 +291,9 @@ def test_global_rate_is_a_fraction_of_all_remaining_weights():
     model = nn.Sequential(nn.Linear(13, 17), nn.Linear(17, 11), nn.Linear(11, 3))
     model[0].weight.data.mul_(0.01)
     pruner = Pruner(model, scope="global")
-    pruner.prune_magnitude(0.5)
+    pruner.prune(0.5)
     standing = sum(int(m.sum()) for m in pruner.masks.values())
-    pruner.prune_rate(0.2)
+    pruner.prune(0.2, of="remaining")
     assert sum(int(m.sum()) for m in pruner.masks.values()) == standing - round(0.2 * standing)
 
 
@@ -303,11 +303,11 @@ def test_torch_prune_container_amount_matches_layer_rate_after_uneven_pruning():
     torch.manual_seed(4)
     layers = [nn.Linear(9, 7), nn.Linear(7, 5)]
     ours = Pruner(nn.Sequential(*copy.deepcopy(layers)))
-    ours.prune_magnitude(0.6, scope="global")
+    ours.prune(0.6, scope="global")
     references = copy.deepcopy(layers)
     for ref, mask in zip(references, ours.masks.values()):
         torch_prune.custom_from_mask(ref, "weight", mask)
-    ours.prune_rate(0.3)
+    ours.prune(0.3, of="remaining")
     for ref, mask in zip(references, ours.masks.values()):
         torch_prune.l1_unstructured(ref, "weight", amount=0.3)
         assert torch.equal(mask, ref.weight_mask.bool())

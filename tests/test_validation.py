@@ -25,8 +25,8 @@ CALLS = [
     ("threshold", lambda: Pruner(model()).prune_threshold(threshold=INF)),
     ("q", lambda: Pruner(model()).prune_threshold(q=NAN)),
     ("q", lambda: Pruner(model()).prune_threshold(q=-INF)),
-    ("sparsity", lambda: Pruner(model()).prune_magnitude(NAN)),
-    ("rate", lambda: Pruner(model()).prune_rate(NAN)),
+    ("amount", lambda: Pruner(model()).prune(NAN)),
+    ("amount", lambda: Pruner(model()).prune(NAN, of="remaining")),
     ("threshold", lambda: threshold_mask(torch.ones(2), NAN)),
     ("q", lambda: std_threshold(torch.ones(2), NAN)),
     ("lam", lambda: L1Penalty(model(), NAN)),
@@ -55,10 +55,13 @@ def test_a_refused_number_leaves_the_model_and_masks_untouched():
     m = model()
     before = {k: v.clone() for k, v in m.state_dict().items()}
     pruner = Pruner(m)
-    pruner.prune_magnitude(0.25)
+    pruner.prune(0.25)
     masks = {k: v.clone() for k, v in pruner.masks.items()}
     pruned = {k: v.clone() for k, v in m.state_dict().items()}
-    for call in (lambda: pruner.prune_threshold(threshold=NAN), lambda: pruner.prune_rate(NAN)):
+    for call in (
+        lambda: pruner.prune_threshold(threshold=NAN),
+        lambda: pruner.prune(NAN, of="remaining"),
+    ):
         with pytest.raises(ValueError):
             call()
     assert all(torch.equal(masks[k], v) for k, v in pruner.masks.items())

@@ -2,4 +2,11 @@
 cached experiments, results, ``pruning-lib reproduce`` and ``compare``, notebook helpers).
 
 Imports the library and the training layer; nothing below imports it. See ``docs/design.md``.
+
+Importing it pins torch's AVX2 CPU kernels on x86 (``pruning_lib._cpu``), before any torch
+operation of the study: its results are the same bit for bit on every x86 machine.
 """
+
+from .._cpu import pin_cpu_kernels
+
+pin_cpu_kernels()

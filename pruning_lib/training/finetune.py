@@ -86,6 +86,8 @@ class LocalAccelerator:
 
     def prepare(self, model, optimizer):
         self.optimizer = optimizer
+        if self.scaler is not None:  # fp16: scaled steps, as Accelerate's prepared optimizer
+            optimizer = _ScaledOptimizer(optimizer, self.scaler)
         return model.to(self.device), optimizer
 
     def no_sync(self, model):
@@ -104,15 +106,23 @@ class LocalAccelerator:
             self.scaler.unscale_(self.optimizer)
         return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
 
-    def step(self, optimizer):
-        if self.scaler:
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            optimizer.step()
-
     def unwrap_model(self, model):
         return model
+
+
+class _ScaledOptimizer:
+    """An optimizer whose ``step`` goes through an fp16 gradient scaler (the rest is the
+    optimizer's own)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler):
+        self.optimizer, self.scaler = optimizer, scaler
+
+    def step(self) -> None:
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+
+    def __getattr__(self, name: str):
+        return getattr(self.optimizer, name)
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -166,7 +176,7 @@ def train(
     """
     validate(config)
     hooks = hooks or TrainHooks()
-    hooks.check(config)
+    hooks.before_training(config)
     accelerator = accelerator or make_accelerator(config, device)
     optimizer = make_optimizer(model, config)
     prepared_model, optimizer = accelerator.prepare(model, optimizer)
@@ -205,10 +215,7 @@ def train(
         hooks.after_backward(accelerator.unwrap_model(prepared_model))
         if config.max_grad_norm > 0:
             accelerator.clip_grad_norm_(prepared_model.parameters(), config.max_grad_norm)
-        if isinstance(accelerator, LocalAccelerator):
-            accelerator.step(optimizer)
-        else:
-            optimizer.step()  # Accelerate's prepared optimizer handles fp16 scaling itself
+        optimizer.step()  # a prepared optimizer scales fp16 gradients itself
         optimizer.zero_grad(set_to_none=True)
         hooks.after_step(step)
         result.tokens += global_batch * block_size * config.grad_accum_steps

@@ -145,9 +145,9 @@ class RoundPruning(TrainHooks):
     def before_step(self, step: int) -> None:
         if step not in self.starts:
             return
-        self.pruner.prune_rate(self.rate)
+        self.pruner.prune(self.rate, of="remaining")
         if step == self.starts[-1]:  # land exactly on the target despite rounding
-            self.pruner.prune_magnitude(self.target)
+            self.pruner.prune(self.target)
         self.trace.append(
             {"iteration": len(self.trace) + 1, "step": step, "sparsity": self.pruner.sparsity()}
         )
@@ -186,8 +186,8 @@ def iterative(
     pruner = Pruner(model, scope=check_scope(scope))
     if config.steps < iterations:
         for _ in range(iterations):
-            pruner.prune_rate(rate)
-        pruner.prune_magnitude(sparsity)
+            pruner.prune(rate, of="remaining")
+        pruner.prune(sparsity)
         trace = [{"iteration": iterations, "step": 0, "sparsity": pruner.sparsity()}]
         result = IterativeResult(pruner, rate, trace)
         if config.steps:
@@ -275,7 +275,7 @@ def l1_then_prune(
     if after_l1 is not None:
         extra["after_l1"] = after_l1(model)
     if sparsity is not None:
-        achieved = pruner.prune_magnitude(sparsity)
+        achieved = pruner.prune(sparsity)
     else:
         achieved = pruner.prune_threshold(threshold=threshold, q=q)
     if after_pruning is not None:
