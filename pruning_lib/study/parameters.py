@@ -180,11 +180,6 @@ def defaults() -> dict[str, Any]:
     return values
 
 
-def settings_from(namespace: dict[str, Any]) -> Settings:
-    """Pick the shared parameters out of a notebook's globals and check them."""
-    return from_dict(Settings, {k: namespace[k] for k in SHARED if k in namespace})
-
-
 def check_parameters(values: dict[str, Any]) -> tuple[Settings, StudyParameters]:
     """Check a whole set of parameters (a profile, or a notebook's globals filtered to
     parameter names) before any work: unknown keys, types, ranges and relations."""

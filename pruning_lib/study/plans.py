@@ -3,13 +3,14 @@
 A plan is a :class:`~pruning_lib.study.runs.Run`, or a dict or list of them (nested), built
 from the settings and the notebook's own parameters: nothing is trained or read but the
 model's structure (``model.skeleton``). ``compute(experiment, plan)`` returns the results
-in the plan's shape; ``reproduce`` computes the union of every notebook's plan
-(:func:`profile_runs`) first, then runs the notebooks, which find their runs cached.
+in the plan's shape; ``reproduce`` computes the union of every notebook's runs
+(:func:`notebook_runs`) first, then runs the notebooks, which find their runs cached.
 
 The constructors (:func:`dense`, :func:`finetuned`...) resolve every default from the
 settings, so that two notebooks asking for the same computation ask for the same run: 03's
-fine-tuned run, 06's curve and 07's row at ``seed`` are one run. Every fine-tuning records
-its recovery curve (:data:`CURVE_POINTS` evaluations along it; the last is its final score).
+fine-tuned run, 06's curve and 07's row at ``seed`` are one run. A fine-tuning at the
+profile's ``seed`` records its recovery curve (:data:`CURVE_POINTS` evaluations along it,
+the last its final score), which notebook 06 plots; at the other seeds it does not.
 
 Example:
     >>> from pruning_lib.study.parameters import Settings
@@ -60,10 +61,19 @@ def dense(settings: Settings, seed: int | None = None) -> Run:
     return Run.of("dense", _seed(settings, seed))
 
 
+def _curve(settings: Settings, seed: int) -> tuple[int, ...]:
+    # At the profile's seed only: notebook 06 plots those curves; the tables read final
+    # scores, and a curve costs three evaluations a fine-tuning.
+    return curve(settings.finetune_steps) if seed == settings.seed else ()
+
+
 def control(settings: Settings, seed: int | None = None) -> Run:
-    """The dense model fine-tuned as long as a pruned one: the reference of recovery."""
-    steps = settings.finetune_steps
-    return Run.of("control", _seed(settings, seed), steps=steps, checkpoints=curve(steps))
+    """The dense model fine-tuned as long as a pruned one: the reference of recovery (with
+    its recovery curve at the profile's seed)."""
+    seed = _seed(settings, seed)
+    return Run.of(
+        "control", seed, steps=settings.finetune_steps, checkpoints=_curve(settings, seed)
+    )
 
 
 def _pruning(settings, sparsity, scope, score, pattern) -> dict:
@@ -99,12 +109,12 @@ def finetuned(
     checkpoints: Iterable[int] | None = None,
 ) -> Run:
     """:func:`oneshot`, then ``finetune_steps`` with the masks held, evaluated at
-    ``checkpoints`` (default: the :func:`curve`)."""
-    steps = settings.finetune_steps
-    points = curve(steps) if checkpoints is None else checkpoints
+    ``checkpoints`` (default: the :func:`curve` at the profile's seed, none at others)."""
+    steps, seed = settings.finetune_steps, _seed(settings, seed)
+    points = _curve(settings, seed) if checkpoints is None else checkpoints
     points = tuple(sorted({int(c) for c in points if 1 <= int(c) <= steps}))
     args = _pruning(settings, sparsity, scope, score, pattern)
-    return Run.of("finetuned", _seed(settings, seed), steps=steps, checkpoints=points, **args)
+    return Run.of("finetuned", seed, steps=steps, checkpoints=points, **args)
 
 
 def threshold(settings: Settings, threshold: float | None = None, q: float | None = None) -> Run:

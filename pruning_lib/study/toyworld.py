@@ -19,20 +19,8 @@ each of six relations (home town, job, pet, sport, colour, food). From it we gen
 The same seed gives byte-identical output; no evaluation passage occurs verbatim in
 training; every fact a question asks is stated in training. The choice sets draw from
 streams of their own, so that redesigning them left the corpus, and the trained baselines,
-as they were (``EVAL_VERSION`` counts the designs of the evaluation sets).
-
-Why these sizes and sets (docs/toyworld.md has the measurements). Pruning takes away what
-the weights store, not what the context says, so the load decides what it can show: with
-200 people the tutorial model recalled nearly every held-out fact (0.95 to 0.995 at seed
-1) and the QA columns sat at their ceiling; 300 people with 27 biographies each (about the
-same number of biography sentences, half again as many facts) bring them down, and half
-the weights then matter. Training Q/A lines read exactly as the evaluation prompts, NQ's
-task description included: the model knows no English, and a description it had never
-read made some seeds learn no NQ at all. The choice sets once took their wrong endings
-from another situation or activity: topic matching solved them (100% at every seed and
-sparsity up to 0.5). Asking a stored fact instead puts them in the model's reach and
-pruning's: a ranking of two or four stated facts degrades more gently than a generated
-answer, but it degrades.
+as they were (``EVAL_VERSION`` counts the designs of the evaluation sets). Why these sizes
+and sets, with the measurements of the designs tried: ``docs/toyworld.md``.
 
 Example:
     >>> from pruning_lib.study.configs import WorldConfig
@@ -48,7 +36,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ..config import validate
 from .configs import WorldConfig
@@ -60,256 +51,15 @@ EVAL_TASKS = TASK_NAMES
 # 3: the choice sets ask stored facts (their wrong endings came from other situations)
 EVAL_VERSION = 3
 
-# relation -> (values, statement phrasings, question, task that asks it)
-RELATIONS: dict[str, dict[str, Any]] = {
-    "city": {
-        "values": "ashford brookton calder dunmore elmstead fairhaven glenrock harwick "
-        "ironvale kingsley lakemont millbrook".split(),
-        "says": [
-            "{p} lives in {v} .",
-            "{p} has a home in {v} .",
-            "the town where {p} lives is {v} .",
-            "{p} moved to {v} long ago .",
-        ],
-        "question": "where does {p} live",
-        "task": "nq_open",
-    },
-    "job": {
-        "values": "baker doctor farmer teacher pilot singer tailor painter sailor miner "
-        "judge nurse".split(),
-        "says": [
-            "{p} works as a {v} .",
-            "{p} earns a living as a {v} .",
-            "by trade , {p} is a {v} .",
-            "everyone knows {p} is a {v} .",
-        ],
-        "question": "what is the job of {p}",
-        "task": "nq_open",
-    },
-    "pet": {
-        "values": "cat dog parrot rabbit horse goat turtle hamster owl snake duck pony".split(),
-        "says": [
-            "{p} has a pet {v} .",
-            "{p} takes care of a {v} .",
-            "{p} owns a {v} at home .",
-            "the pet of {p} is a {v} .",
-        ],
-        "question": "what pet does {p} have?",
-        "task": "web_questions",
-    },
-    "sport": {
-        "values": "tennis chess soccer golf hockey rugby boxing rowing cricket polo "
-        "archery fencing".split(),
-        "says": [
-            "{p} plays {v} .",
-            "{p} spends weekends playing {v} .",
-            "the sport {p} plays is {v} .",
-            "{p} is a keen {v} player .",
-        ],
-        "question": "what sport does {p} play?",
-        "task": "web_questions",
-    },
-    "color": {
-        "values": "red blue green yellow purple orange pink brown black white gray gold".split(),
-        "says": [
-            "{p} likes the color {v} .",
-            "the favorite color of {p} is {v} .",
-            "{p} loves anything {v} .",
-            "{p} paints every wall {v} .",
-        ],
-        "question": "which color does {p} like best",
-        "task": "trivia_qa",
-    },
-    "food": {
-        "values": "bread cheese apples rice soup fish pasta honey beans cake plums olives".split(),
-        "says": [
-            "{p} likes to eat {v} .",
-            "the favorite food of {p} is {v} .",
-            "{p} eats {v} every day .",
-            "{p} always buys {v} at the market .",
-        ],
-        "question": "what food does {p} like to eat",
-        "task": "trivia_qa",
-    },
-}
-
-# Other accepted answers, as the hub QA sets list aliases.
-ALIASES = {
-    "doctor": ["physician"],
-    "gray": ["grey"],
-    "soccer": ["football"],
-    "dog": ["puppy"],
-    "apples": ["apple"],
-    "plums": ["plum"],
-    "olives": ["olive"],
-}
-
-# StoryCloze-like: a situation, three middle sentences, an ending that resolves it.
-SITUATIONS: dict[str, dict[str, list[str]]] = {
-    "hungry": {
-        "open": ["{p} had not eaten all day .", "{p} felt very hungry ."],
-        "middle": [
-            "{p} went into the kitchen .",
-            "{p} opened the cupboard .",
-            "{p} found some flour and eggs .",
-            "{p} lit the stove .",
-        ],
-        "end": ["{p} cooked a big meal and ate it all .", "{p} ate until {p} was full ."],
-    },
-    "tired": {
-        "open": ["{p} had worked late every night .", "{p} could barely keep awake ."],
-        "middle": [
-            "{p} went upstairs .",
-            "{p} put on warm pajamas .",
-            "{p} turned off the lights .",
-            "{p} lay down on the soft bed .",
-        ],
-        "end": ["{p} fell asleep at once and slept all night .", "{p} slept until noon ."],
-    },
-    "cold": {
-        "open": ["the winter wind made {p} shiver .", "{p} was freezing outside ."],
-        "middle": [
-            "{p} hurried back inside .",
-            "{p} gathered some dry wood .",
-            "{p} built a fire in the hearth .",
-            "{p} wrapped up in a blanket .",
-        ],
-        "end": ["soon {p} felt warm and cozy .", "the fire warmed {p} up nicely ."],
-    },
-    "thirsty": {
-        "open": ["the sun was hot and {p} was thirsty .", "{p} had a very dry throat ."],
-        "middle": [
-            "{p} looked for the well .",
-            "{p} found a clean cup .",
-            "{p} filled the cup with cold water .",
-            "{p} sat in the shade .",
-        ],
-        "end": ["{p} drank the water in one gulp .", "{p} drank three cups of water ."],
-    },
-    "bored": {
-        "open": ["{p} had nothing to do all afternoon .", "{p} felt bored at home ."],
-        "middle": [
-            "{p} called a friend .",
-            "they decided to meet in the park .",
-            "{p} brought a ball along .",
-            "the friend brought some snacks .",
-        ],
-        "end": ["they played games and had a lot of fun .", "{p} laughed all afternoon ."],
-    },
-    "dirty": {
-        "open": ["{p} fell in the mud on the way home .", "{p} was covered in dirt ."],
-        "middle": [
-            "{p} went to the bathroom .",
-            "{p} filled the tub with hot water .",
-            "{p} found the soap .",
-            "{p} took off the muddy clothes .",
-        ],
-        "end": ["{p} took a long bath and came out clean .", "{p} scrubbed until clean ."],
-    },
-    "lost": {
-        "open": ["{p} took a wrong turn in the forest .", "{p} did not know the way home ."],
-        "middle": [
-            "{p} looked around for a path .",
-            "{p} climbed a tall tree .",
-            "{p} saw smoke from a chimney .",
-            "{p} walked toward the smoke .",
-        ],
-        "end": ["{p} found the road and got home safely .", "{p} reached the village at dusk ."],
-    },
-    "sick": {
-        "open": ["{p} woke up with a fever .", "{p} felt ill and weak ."],
-        "middle": [
-            "{p} stayed in bed .",
-            "{p} called the doctor .",
-            "the doctor gave {p} some medicine .",
-            "{p} drank hot tea with lemon .",
-        ],
-        "end": ["after a few days {p} felt well again .", "the fever went away by morning ."],
-    },
-}
-
-# HellaSwag-like: an activity, a context, and endings that fit only that activity.
-ACTIVITIES: dict[str, dict[str, list[str]]] = {
-    "Cooking": {
-        "ctx": ["{p} ties an apron and heats a pan .", "{p} washes the vegetables ."],
-        "end": [
-            "chops the onions and stirs them into the pan .",
-            "adds salt and tastes the sauce .",
-            "serves the stew in deep bowls .",
-        ],
-    },
-    "Swimming": {
-        "ctx": ["{p} puts on goggles at the pool .", "{p} stands on the diving board ."],
-        "end": [
-            "dives into the water and swims a lap .",
-            "kicks hard and reaches the wall .",
-            "floats on the back in the deep end .",
-        ],
-    },
-    "Painting": {
-        "ctx": ["{p} sets up an easel by the window .", "{p} opens a box of paints ."],
-        "end": [
-            "dips the brush and paints a blue sky .",
-            "mixes two colors on the palette .",
-            "adds a tree to the canvas .",
-        ],
-    },
-    "Gardening": {
-        "ctx": ["{p} kneels in the garden with a trowel .", "{p} carries a bag of seeds ."],
-        "end": [
-            "digs a hole and plants the bulbs .",
-            "pulls the weeds from the bed .",
-            "waters the roses with a can .",
-        ],
-    },
-    "Fishing": {
-        "ctx": ["{p} sits on the dock with a rod .", "{p} rows the boat to the lake ."],
-        "end": [
-            "casts the line far into the lake .",
-            "reels in a large silver fish .",
-            "puts a worm on the hook .",
-        ],
-    },
-    "Cycling": {
-        "ctx": ["{p} pumps air into the bike tires .", "{p} buckles a helmet ."],
-        "end": [
-            "pedals up the hill without stopping .",
-            "rings the bell and rides away .",
-            "shifts gears and speeds down the road .",
-        ],
-    },
-    "Knitting": {
-        "ctx": ["{p} picks up two needles and some wool .", "{p} sits by the fire with yarn ."],
-        "end": [
-            "knits another row of the scarf .",
-            "loops the yarn around the needle .",
-            "finishes the sleeve of the sweater .",
-        ],
-    },
-    "Skating": {
-        "ctx": ["{p} laces up skates by the frozen pond .", "{p} steps onto the ice rink ."],
-        "end": [
-            "glides across the ice in a wide circle .",
-            "spins on one blade .",
-            "skates backward along the edge of the rink .",
-        ],
-    },
-}
-
-# LAMBADA-like: the last word is fixed only by an earlier mention.
-OBJECTS = (
-    "lamp key hat book cup ring map coin bell kite drum vase scarf clock box mirror flute "
-    "basket candle shell rope spoon coat glove brush jar whistle compass blanket pillow"
-).split()
-PLACES = "garden kitchen attic barn forest library cellar field shed meadow".split()
-PASSAGES = [
-    "{a} found a {o} in the {w} . {a} showed it to {b} . {b} said it was a very old {o}",
-    "{a} bought a {o} at the market . on the way home {a} met {b} . {b} asked to borrow the {o}",
-    "{a} lost a {o} last week . {b} helped {a} search the whole {w} . at last they found the {o}",
-    "{a} gave {b} a {o} as a gift . {b} smiled and thanked {a} for the {o}",
-    "{a} waited in the {w} for a long time . then {b} arrived . {a} was glad to see {b}",
-    "{a} left a {o} in the {w} . the next day {b} went to the {w} and picked up the {o}",
-]
+# The language: words and templates (reference/toyworld.yaml says what each part is).
+LEXICON = yaml.safe_load(
+    (Path(__file__).resolve().parent / "reference" / "toyworld.yaml").read_text()
+)
+RELATIONS: dict[str, dict[str, Any]] = LEXICON["relations"]
+ALIASES: dict[str, list[str]] = LEXICON["aliases"]
+SITUATIONS: dict[str, dict[str, list[str]]] = LEXICON["situations"]
+ACTIVITIES: dict[str, dict[str, list[str]]] = LEXICON["activities"]
+OBJECTS, PLACES, PASSAGES = LEXICON["objects"], LEXICON["places"], LEXICON["passages"]
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
@@ -349,9 +99,6 @@ class ToyWorld:
     train_documents: list[str] = field(default_factory=list)
     validation_documents: list[str] = field(default_factory=list)
     eval_sets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def train_text(self, separator: str = "\n\n") -> str:
-        return separator.join(self.train_documents)
 
 
 def qa_row(task: str, person: str, relation: str, value: str, index: int) -> dict[str, Any]:
