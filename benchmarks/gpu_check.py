@@ -14,10 +14,10 @@ import json
 import torch
 
 from pruning_lib.config import TrainConfig
+from pruning_lib.evaluation.data import token_stream
 from pruning_lib.prune import Pruner
 from pruning_lib.schedules import Schedule
 from pruning_lib.study.configs import ModelConfig, WorldConfig
-from pruning_lib.study.data import token_stream
 from pruning_lib.study.model import small_gpt, train_tokenizer
 from pruning_lib.study.toyworld import generate
 from pruning_lib.training.finetune import train

@@ -106,7 +106,7 @@ for document in world.train_documents[:3]:
     print("-", document.replace("\n", " / "))
 
 # %%
-from pruning_lib.study.tasks import DISPLAY_NAMES, MultipleChoice, render_solved, to_record
+from pruning_lib.evaluation.tasks import DISPLAY_NAMES, MultipleChoice, render_solved, to_record
 
 for task, rows in world.eval_sets.items():
     record = to_record(task, rows[0])
@@ -215,7 +215,7 @@ saved = experiment.save_result("01_baseline", dense)
 # Printed from the numbers above.
 
 # %%
-from pruning_lib.study.evaluate import main_metric
+from pruning_lib.evaluation.evaluate import main_metric
 from pruning_lib.study.notebook import ordered
 
 print(f"- {counts['total']:,} parameters, {counts['prunable']:,} of them prunable "

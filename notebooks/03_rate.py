@@ -134,9 +134,9 @@ compared = {
 show_comparison(compared)
 
 # %%
-from pruning_lib.study.evaluate import main_metric
+from pruning_lib.evaluation.evaluate import main_metric
+from pruning_lib.evaluation.tasks import DISPLAY_NAMES
 from pruning_lib.study.notebook import ordered
-from pruning_lib.study.tasks import DISPLAY_NAMES
 
 tasks = ordered(dense["scores"])
 fig, ax = plt.subplots(figsize=(9, 3.2))

@@ -90,9 +90,9 @@ results = collect(experiment, sweeps)
 # one run's number means little, and why differences are taken seed by seed.
 
 # %%
+from pruning_lib.evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
 from pruning_lib.study.results import find, main_metric
 from pruning_lib.study.tables import format_table
-from pruning_lib.study.tasks import DISPLAY_NAMES, TASK_NAMES
 
 records = results["records"]
 spread = []

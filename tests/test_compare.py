@@ -100,8 +100,8 @@ def test_a_missing_or_extra_record_or_a_nan_fails(tmp_path, capsys):
 
 
 def test_the_committed_reference_has_records_in_the_documented_schema():
+    from pruning_lib.evaluation.tasks import TASK_NAMES
     from pruning_lib.study.cli import default_reference
-    from pruning_lib.study.tasks import TASK_NAMES
 
     reference = json.loads(default_reference().read_text())
     keys = {"variant", "sparsity", "task", "metric", "values", "mean", "ci_low", "ci_high"}

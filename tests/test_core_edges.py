@@ -9,12 +9,12 @@ from safetensors import safe_open
 from torch import nn
 
 from pruning_lib import Pruner, Schedule, rate_to_sparsity, sparsity_to_rate
+from pruning_lib.evaluation.evaluate import chance_level, default_max_new_tokens, main_metric
+from pruning_lib.evaluation.tasks import LastWord, QuestionAnswer
 from pruning_lib.prune import sparsity_report
 from pruning_lib.regularization import L1Penalty
 from pruning_lib.schedules import exponential_rate
 from pruning_lib.selection import select_masks, step_rate
-from pruning_lib.study.evaluate import chance_level, default_max_new_tokens, main_metric
-from pruning_lib.study.tasks import LastWord, QuestionAnswer
 
 
 def reference_masks(scores, fraction, scope, masks, relative):
@@ -298,7 +298,7 @@ def test_schedule_curve_defaults_to_the_end_step():
 def test_context_length_from_any_config_key_and_chance_of_nothing():
     from types import SimpleNamespace
 
-    from pruning_lib.study.evaluate import _max_length
+    from pruning_lib.evaluation.evaluate import _max_length
 
     def stub(**config):
         return SimpleNamespace(config=SimpleNamespace(**config))
@@ -311,8 +311,8 @@ def test_context_length_from_any_config_key_and_chance_of_nothing():
 
 
 def test_metrics_accumulate_over_many_records(monkeypatch):
-    import pruning_lib.study.evaluate as ev
-    from pruning_lib.study.tasks import MultipleChoice
+    import pruning_lib.evaluation.evaluate as ev
+    from pruning_lib.evaluation.tasks import MultipleChoice
 
     # Three multiple-choice items with fixed log-likelihoods: acc picks the largest, acc_norm
     # the largest per character (without the delimiter's space).
@@ -339,7 +339,7 @@ def test_metrics_accumulate_over_many_records(monkeypatch):
 
 
 def test_evaluate_all_passes_its_budget_and_restores_training_mode(monkeypatch):
-    import pruning_lib.study.evaluate as ev
+    import pruning_lib.evaluation.evaluate as ev
 
     seen = []
     monkeypatch.setattr(ev, "evaluate_task", lambda *a: seen.append(a) or {"acc": 1.0})

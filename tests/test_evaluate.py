@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning_lib.study import evaluate as ev
-from pruning_lib.study.tasks import EXACT_MATCH, LastWord, MultipleChoice, QuestionAnswer
+from pruning_lib.evaluation.tasks import EXACT_MATCH, LastWord, MultipleChoice, QuestionAnswer
+from pruning_lib.evaluation import evaluate as ev
 
 
 def hand_loglikelihood(model, tokenizer, context, continuation):
@@ -92,7 +92,7 @@ def test_acc_norm_divides_by_the_choice_without_its_delimiter(monkeypatch):
 
 
 def test_lambada_acc_and_perplexity_by_hand(tiny_baseline, tiny_world):
-    from pruning_lib.study.data import records
+    from pruning_lib.evaluation.data import records
 
     model, tok, _ = tiny_baseline
     recs = records("lambada", tiny_world.eval_sets["lambada"])
@@ -114,7 +114,7 @@ def hand_greedy(model, tok, prompt, steps):
 
 def test_batched_left_padded_generation_equals_one_by_one(tiny_baseline, tiny_world):
     model, tok, _ = tiny_baseline
-    from pruning_lib.study.data import records
+    from pruning_lib.evaluation.data import records
 
     prompts = [r.prompt for r in records("nq_open", tiny_world.eval_sets["nq_open"])]
     prompts += ["Q: x?\nA:", "a much longer prompt about many things that goes on and on"]
@@ -244,7 +244,7 @@ def test_perplexity_by_hand(tiny_baseline):
 
 
 def test_evaluation_is_deterministic(tiny_baseline, tiny_world):
-    from pruning_lib.study.data import records
+    from pruning_lib.evaluation.data import records
 
     model, tok, _ = tiny_baseline
     sets = {t: records(t, rows) for t, rows in tiny_world.eval_sets.items()}

@@ -20,9 +20,9 @@ from lm_eval.models.huggingface import HFLM
 from lm_eval.tasks import TaskManager
 from lm_eval.tasks._yaml_loader import load_yaml
 
-import pruning_lib.study.evaluate
-from pruning_lib.study.data import records
-from pruning_lib.study.evaluate import (
+import pruning_lib.evaluation.evaluate
+from pruning_lib.evaluation.data import records
+from pruning_lib.evaluation.evaluate import (
     default_max_new_tokens,
     evaluate_task,
     exact_match,
@@ -30,7 +30,7 @@ from pruning_lib.study.evaluate import (
     loglikelihoods,
     main_metric,
 )
-from pruning_lib.study.tasks import QA_STOP, LastWord, MultipleChoice
+from pruning_lib.evaluation.tasks import QA_STOP, LastWord, MultipleChoice
 from pruning_lib.study.uncertainty import CORRECT
 
 STOCK = Path(lm_eval.tasks.__file__).parent
@@ -196,7 +196,9 @@ def test_acc_norm_agrees_with_the_stock_metric(tiny_world, stock_run, monkeypatc
     fake = [[(-len(c) * rng.uniform(0.95, 1.05), False) for c in r.choices] for r in recs]
     theirs = [stock.process_results(doc, lls) for doc, lls in zip(stock.eval_docs, fake)]
     flat = [result for lls in fake for result in lls]
-    monkeypatch.setattr(pruning_lib.study.evaluate, "loglikelihoods", lambda *args, **kwargs: flat)
+    monkeypatch.setattr(
+        pruning_lib.evaluation.evaluate, "loglikelihoods", lambda *args, **kwargs: flat
+    )
     ours = evaluate_task(None, None, recs)
     for metric in ("acc", "acc_norm"):
         assert ours[metric] == sum(t[metric] for t in theirs) / len(theirs), metric

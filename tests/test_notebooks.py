@@ -273,8 +273,8 @@ def test_failure_names_notebook_and_cell_and_keeps_earlier_results(tmp_path):
 
 def test_tables_print_the_same_from_cache_or_fresh(capsys):
     """A result read back from the JSON cache (keys sorted) prints like a fresh one."""
+    from pruning_lib.evaluation.tasks import TASK_NAMES
     from pruning_lib.study.notebook import show_comparison, show_scores
-    from pruning_lib.study.tasks import TASK_NAMES
 
     fresh = {t: {"acc": 0.5, "exact_match": 0.25, "ppl": 3.0, "chance": 0.1} for t in TASK_NAMES}
     cached = json.loads(json.dumps(fresh, sort_keys=True))

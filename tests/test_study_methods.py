@@ -152,10 +152,10 @@ def test_the_last_curve_point_is_the_final_score_without_a_second_evaluation(
 
 
 def test_a_scan_run_and_its_dense_reference_use_the_same_first_items(experiment):
-    from pruning_lib.study.evaluate import main_metric
+    from pruning_lib.evaluation.evaluate import main_metric
+    from pruning_lib.evaluation.tasks import TASK_NAMES
     from pruning_lib.study.kinds import SCAN_ITEMS
     from pruning_lib.study.notebook import mean_score
-    from pruning_lib.study.tasks import TASK_NAMES
 
     name = plans.layer_names(experiment.settings)[0]
     assert name == next(iter(Pruner(experiment.fresh_model()).weights))  # skeleton = model

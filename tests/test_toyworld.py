@@ -3,8 +3,8 @@ import json
 
 import pytest
 
+from pruning_lib.evaluation.tasks import DESCRIPTIONS, REQUIRED_FIELDS, render_solved, to_record
 from pruning_lib.study.configs import WorldConfig
-from pruning_lib.study.tasks import DESCRIPTIONS, REQUIRED_FIELDS, render_solved, to_record
 from pruning_lib.study.toyworld import EVAL_TASKS, RELATIONS, generate, qa_row
 from tests.conftest import TINY_WORLD
 

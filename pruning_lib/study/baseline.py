@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 from ..config import config_hash, validate
+from ..evaluation.data import token_stream
 from ..training.finetune import LocalAccelerator, train
 from .configs import ModelConfig
-from .data import token_stream
 from .files import default_cache_dir
 from .model import save_model, small_gpt, train_tokenizer
 from .runtime import seed_everything

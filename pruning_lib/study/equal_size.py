@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..efficiency import parameter_counts
+from ..evaluation.tasks import TASK_NAMES
 from .kinds import nonzero
 from .results import QA_TASKS, make_records, mean_record
-from .tasks import TASK_NAMES
 from .uncertainty import paired, verdict
 
 SMALL_VARIANTS = (("dense", 0.0), ("magnitude unstructured fine-tuned", 0.5), ("dense-small", 0.5))

@@ -28,19 +28,19 @@ from typing import Any
 import torch
 
 from ..config import TrainConfig
+from ..evaluation.data import load_corpus, load_eval_rows, records, token_stream
+from ..evaluation.evaluate import evaluate_all
+from ..evaluation.tasks import TASK_NAMES
 from ..hooks import TrainHooks
 from ..training.recipes import finetune
 from .baseline import build_baseline, committed_or_cached
 from .configs import EvalConfig, toy_configs
-from .data import load_corpus, load_eval_rows, records, token_stream
-from .evaluate import evaluate_all
 from .files import default_cache_dir, runs_dir, write_json
 from .kinds import KINDS
 from .model import load_causal_lm
 from .parameters import Settings
 from .runs import Run
 from .runtime import pick_device, seed_everything, set_threads
-from .tasks import TASK_NAMES
 from .toyworld import generate
 
 

@@ -16,15 +16,15 @@ import logging
 import os
 from typing import Any
 
+from ..evaluation.evaluate import main_metric
+from ..evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
 from .configs import load_profile
-from .evaluate import main_metric
 from .experiment import Experiment
 from .files import repo_root
 from .parameters import check_parameters, defaults, parameters_in
 from .pool import compute
 from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
-from .tasks import DISPLAY_NAMES, TASK_NAMES
 from .uncertainty import CORRECT
 
 __all__ = ["compute", "format_table", "mean_qa", "mean_score", "qa_noise", "show_comparison",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..efficiency import parameter_counts
+from ..evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
 from . import report
 from .files import write_json
-from .tasks import DISPLAY_NAMES, TASK_NAMES
 from .uncertainty import (
     CORRECT,
     half,

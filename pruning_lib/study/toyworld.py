@@ -42,8 +42,8 @@ from typing import Any
 import yaml
 
 from ..config import validate
+from ..evaluation.tasks import TASK_NAMES, render_solved
 from .configs import WorldConfig
-from .tasks import TASK_NAMES, render_solved
 
 EVAL_TASKS = TASK_NAMES
 # Bump when an evaluation set changes (every cached score is then computed anew):

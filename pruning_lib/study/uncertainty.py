@@ -40,10 +40,9 @@ import math
 from statistics import mean, stdev
 from typing import Any
 
+from ..evaluation.tasks import CORRECT
+
 Z95 = 1.959963984540054  # the normal 97.5% quantile
-# The key under which a task's scores and records keep their main metric item by item: one
-# string of "0" and "1" per run (a record: a list, one string per seed, in seed order).
-CORRECT = "correct"
 # Student's t 97.5% quantiles for 1..30 degrees of freedom (beyond: a series in 1/df).
 T95 = (
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .tasks import (
+    CORRECT,
     QA_STOP,
     TARGET_DELIMITER,
     LastWord,
@@ -39,7 +40,6 @@ from .tasks import (
     QuestionAnswer,
     Record,
 )
-from .uncertainty import CORRECT
 
 # lm-eval's default generation budget (HFLM's max_gen_toks).
 LM_EVAL_MAX_GEN_TOKS = 256

@@ -22,6 +22,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The key under which a task's scores keep their main metric item by item: one string of
+# "0" and "1" per evaluation (a record of several seeds: a list, one string per seed).
+CORRECT = "correct"
+
 TASK_NAMES = ("lambada", "story_cloze", "hellaswag", "nq_open", "web_questions", "trivia_qa")
 
 # What the paper's tables call each task.
