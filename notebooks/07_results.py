@@ -174,11 +174,10 @@ for check in results["checks"]:
     print(f"     paper: {check['paper']}")
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# Prints paths.
 from pruning_lib.study.results import write_results
 
-print(write_results(results, experiment.out))
+written = write_results(results, experiment.out)
+print("written:", ", ".join(f"runs/{experiment.settings.profile}/{p.name}" for p in written))
 
 # %% [markdown]
 # ## Summary

@@ -27,11 +27,7 @@ import torch
 from torch import nn
 
 from .checks import check_fraction
-
-try:
-    from transformers.pytorch_utils import Conv1D
-except ImportError:  # pragma: no cover
-    Conv1D = ()  # type: ignore[assignment]
+from .weights import is_conv1d
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ def _mlp_modules(layer: nn.Module, where: str, spec: MLPSpec):
 
 def _out_rows(module: nn.Module) -> torch.Tensor:
     """The module's weight as (out, in), whatever its storage (Conv1D stores (in, out))."""
-    return module.weight.t() if isinstance(module, Conv1D) else module.weight
+    return module.weight.t() if is_conv1d(module) else module.weight
 
 
 def output_rows(module: nn.Module) -> torch.Tensor:
@@ -144,7 +140,7 @@ def neurons_to_keep(scores: list[torch.Tensor], fraction: float) -> list[torch.T
 
 def slice_module(module: nn.Module, index: torch.Tensor, out: bool) -> None:
     """Keep ``index`` of the module's outputs (``out``) or inputs, in place."""
-    conv = isinstance(module, Conv1D)
+    conv = is_conv1d(module)
     weight = module.weight.data
     dim = (1 if conv else 0) if out else (0 if conv else 1)
     module.weight = nn.Parameter(weight.index_select(dim, index.to(weight.device)).clone())

@@ -22,15 +22,25 @@ Example:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-try:  # GPT-2 keeps its attention and MLP weights in Conv1D, not nn.Linear
-    from transformers.pytorch_utils import Conv1D
-except ImportError:  # pragma: no cover - transformers always has it
-    Conv1D = ()  # type: ignore[assignment]
+
+def is_conv1d(module: nn.Module) -> bool:
+    """Whether ``module`` is Hugging Face's ``Conv1D`` (GPT-2 keeps its attention and MLP
+    weights in it, stored (in, out)). Imports nothing: a model made of Conv1D layers has
+    imported transformers already, and the library does not need it otherwise.
+
+    Example:
+        >>> is_conv1d(nn.Linear(2, 2))
+        False
+    """
+    utils = sys.modules.get("transformers.pytorch_utils")
+    return utils is not None and isinstance(module, utils.Conv1D)
+
 
 # Routers choose experts; they are tiny and stay dense, as in Wanda and SparseGPT.
 ROUTER = r"(^|\.)(shared_expert_)?(gate|router)\.weight$"
@@ -81,7 +91,7 @@ def prunable_refs(
     found: dict[str, WeightRef] = {}
     for module_name, module in model.named_modules():
         prefix = f"{module_name}." if module_name else ""
-        if isinstance(module, (nn.Linear, Conv1D)):
+        if isinstance(module, nn.Linear) or is_conv1d(module):
             weight = module.weight
             name = f"{prefix}weight"
             pointer = id(weight) if weight.is_meta else weight.data_ptr()
@@ -103,7 +113,7 @@ def prunable_refs(
 def input_axes(model: nn.Module, refs: dict[str, WeightRef]) -> dict[str, int]:
     """The dimension each prunable weight's matmul reduces over: 0 for GPT-2's ``Conv1D``
     (stored in x out), 1 for ``nn.Linear`` and expert matrices (out x in)."""
-    conv = {id(m.weight) for m in model.modules() if Conv1D and isinstance(m, Conv1D)}
+    conv = {id(m.weight) for m in model.modules() if is_conv1d(m)}
     return {name: 0 if id(param) in conv else 1 for name, (param, _) in refs.items()}
 
 

@@ -82,27 +82,16 @@ def accelerate_launch(processes: int, *program: str) -> list[str]:
     ]
 
 
-def pytest_addoption(parser):
-    parser.addoption(
-        "--retrain-seeds",
-        default="",
-        help="comma-separated seeds whose committed baseline the retrain tests train again "
-        "(minutes each); `make test` gives 0, `-m retrain` selects every seed",
-    )
+# Tests that need minutes or an earlier step, run only when their mark is asked for:
+# `-m retrain` trains the committed baselines again; `-m trained` checks the baselines that
+# `pruning-lib compute` trained (make test runs it after that step).
+OPT_IN = ("retrain", "trained")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``retrain`` train the tutorial baselines for minutes: they run only when
-    asked for, by mark (``-m retrain``: every seed) or by seed (``--retrain-seeds 0``:
-    ``make test``), and are reported as deselected otherwise."""
-    if "retrain" in (config.getoption("markexpr") or ""):
-        return
-    seeds = {f"seed{s.strip()}" for s in config.getoption("retrain_seeds").split(",") if s}
-
-    def wanted(item):
-        return "retrain" not in item.keywords or any(f"[{seed}]" in item.name for seed in seeds)
-
-    deselected = [item for item in items if not wanted(item)]
+    asked = config.getoption("markexpr") or ""
+    wanted = [item for item in items if all(m not in item.keywords or m in asked for m in OPT_IN)]
+    deselected = [item for item in items if item not in wanted]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if wanted(item)]
+        items[:] = wanted

@@ -2,12 +2,16 @@
 
 `pruning_lib/study/reference/baselines/` holds the tutorial's baselines of seeds 0 and 1, so
 that a fresh clone skips minutes of training. The fast tests check that they are the ones the
-tutorial profile asks for and are used as they are; the `retrain` tests train them again and
-compare bit for bit: `make test` retrains seed 0 beside the other tests (about seven minutes;
-both would push it past its hour on a fresh clone), `pytest -m retrain` checks both.
+tutorial profile asks for and are used as they are. Training is deterministic bit for bit,
+and `reference/baseline_hashes.json` holds the hash of every tutorial baseline's weights:
+`make test`, after `pruning-lib compute` has trained seeds 2 and 3 from scratch on a fresh
+clone, checks them against it (`-m trained`); `pytest -m retrain` trains seeds 0 and 1 again
+and compares every tensor with the committed files (minutes each).
 """
 
 import dataclasses
+import hashlib
+import json
 
 import pytest
 import torch
@@ -86,3 +90,26 @@ def test_retraining_gives_the_committed_weights_bit_for_bit(seed, tmp_path):
     assert (folder / "history.json").read_text() == (
         baseline.COMMITTED / name / "history.json"
     ).read_text()
+
+
+HASHES = json.loads((baseline.COMMITTED.parent / "baseline_hashes.json").read_text())
+
+
+def test_the_hashes_name_the_tutorial_seeds_and_the_committed_files():
+    assert sorted(entry["seed"] for entry in HASHES.values()) == [0, 1, 2, 3]
+    for seed in range(4):
+        assert HASHES[tutorial_folder(seed)[1]]["seed"] == seed
+    for name in (p.name for p in baseline.COMMITTED.iterdir()):
+        weights = (baseline.COMMITTED / name / "model.safetensors").read_bytes()
+        assert hashlib.sha256(weights).hexdigest() == HASHES[name]["model.safetensors"]
+
+
+@pytest.mark.trained
+@pytest.mark.parametrize("seed", range(4), ids=[f"seed{s}" for s in range(4)])
+def test_the_baselines_in_the_cache_are_the_recorded_weights(seed):
+    """After `pruning-lib compute params/tutorial.yaml` (seeds 2 and 3 trained from scratch
+    on a fresh clone), every baseline in the cache has the recorded weights, bit for bit."""
+    experiment, name = tutorial_folder(seed)
+    weights = experiment.cache / name / "model.safetensors"
+    assert weights.is_file(), f"{name} is not in {experiment.cache}: run pruning-lib compute"
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == HASHES[name]["model.safetensors"]

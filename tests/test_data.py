@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pruning_lib.evaluation.tasks import LastWord, MultipleChoice, QuestionAnswer, to_record
 from pruning_lib.evaluation import data
+from pruning_lib.evaluation.tasks import LastWord, MultipleChoice, QuestionAnswer, to_record
 from pruning_lib.training import finetune
 
 # One row per task, with the real hub field names (values abridged from the datasets).

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning_lib.evaluation.tasks import EXACT_MATCH, LastWord, MultipleChoice, QuestionAnswer
 from pruning_lib.evaluation import evaluate as ev
+from pruning_lib.evaluation.tasks import EXACT_MATCH, LastWord, MultipleChoice, QuestionAnswer
 
 
 def hand_loglikelihood(model, tokenizer, context, continuation):

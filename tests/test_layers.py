@@ -5,6 +5,7 @@ import sys
 
 LOOP_AND_STUDY = (
     "accelerate",
+    "transformers",  # the core recognises GPT-2's Conv1D without importing it
     "datasets",
     "pruning_lib.training.finetune",
     "pruning_lib.evaluation.data",

@@ -141,7 +141,8 @@ def test_plan_checks_every_key_range_and_relation_before_any_work(tmp_path, cont
 def test_help_describes_every_option():
     for args, words in (
         (["--help"], ["reproduce", "compare"]),
-        (["reproduce", "--help"], ["--no-resume", "--refresh-notebooks", "profile"]),
+        (["reproduce", "--help"], ["--no-resume", "profile"]),
+        (["compute", "--help"], ["profile", "notebooks of PROFILE"]),
         (["compare", "--help"], ["--reference", "95%"]),
     ):
         done = run_cli(*args)

@@ -29,7 +29,7 @@ class HubSet:
     text_field: str | None = None  # corpora only
 
 
-# The datasets of DESIGN.md, as lm-evaluation-harness 0.4.x uses them.
+# The datasets of docs/design.md, as lm-evaluation-harness 0.4.x uses them.
 HUB_SETS: dict[str, HubSet] = {
     "lambada": HubSet("EleutherAI/lambada_openai", "default", "test"),
     "story_cloze": HubSet("juletxara/xstory_cloze", "en", "eval"),

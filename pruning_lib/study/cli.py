@@ -109,12 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run every notebook again, even those whose outputs are current",
     )
-    rep.add_argument(
-        "--refresh-notebooks",
-        action="store_true",
-        help="afterwards, execute notebooks/ in place with their defaults so the "
-        "committed notebooks carry the tutorial outputs",
-    )
     com = sub.add_parser(
         "compute",
         help="compute every run of a profile's notebooks, without running them",
@@ -142,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
             from . import reproduce
 
             reproduce.run(args.profile, resume=not args.no_resume)
-            if args.refresh_notebooks:
-                reproduce.refresh_notebooks()
             return 0
         if args.command == "compute":
             from . import reproduce

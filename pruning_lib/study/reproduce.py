@@ -245,32 +245,3 @@ def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
         raise
     tmp.replace(notebooks_out / f"{job.output}.ipynb")
     (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
-
-
-def refresh_notebooks(log=print) -> None:
-    """Execute the committed notebooks in place with their defaults (the tutorial
-    profile), so that they carry its outputs; run after ``run`` so the cache is warm."""
-    import papermill
-
-    root = root_dir()
-    for name in NOTEBOOK_ORDER:
-        path = root / "notebooks" / f"{name}.ipynb"
-        tmp = path.with_name(f".{name}.refresh.ipynb")
-        log(f"refreshing {name}")
-        papermill.execute_notebook(
-            str(path), str(tmp), kernel_name="python3", progress_bar=False, cwd=str(path.parent)
-        )
-        _strip_papermill_metadata(tmp)
-        tmp.replace(path)
-
-
-def _strip_papermill_metadata(path: Path) -> None:
-    """Drop run timestamps so a re-run leaves the committed file unchanged."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
