@@ -35,7 +35,13 @@ import torch
 from torch import nn
 
 from .checks import check_fraction
-from .structured import neurons_to_keep, slice_module, transformer_layers
+from .structured import (
+    check_kept,
+    check_unit_scores,
+    neurons_to_keep,
+    slice_module,
+    transformer_layers,
+)
 
 # model_type -> the attention module's name in a layer; all use q/k/v/o_proj.
 HEAD_ARCHITECTURES = {"llama": "self_attn", "mistral": "self_attn", "qwen2": "self_attn"}
@@ -91,7 +97,9 @@ def mask_heads(model: nn.Module, keep: list[torch.Tensor]) -> None:
     """Zero the removed groups' columns of each output projection (the same function as
     shrinking: the reference in tests)."""
     groups, per_group, head_dim = _shape(model.config)
-    for attention, index in zip(_attention(model), keep):
+    attentions = _attention(model)
+    check_kept(keep, len(attentions), groups)
+    for attention, index in zip(attentions, keep):
         weight = attention.o_proj.weight
         kept = torch.zeros(weight.shape[1], dtype=torch.bool, device=weight.device)
         kept[_rows(index, per_group * head_dim).to(weight.device)] = True
@@ -138,8 +146,7 @@ def shrink_heads(
     attentions = _attention(model)
     groups, per_group, head_dim = _shape(model.config)
     scores = group_scores(model) if scores is None else scores
-    if len(scores) != len(attentions) or any(s.numel() != groups for s in scores):
-        raise ValueError(f"scores must hold {groups} values for each of {len(attentions)} layers")
+    check_unit_scores(scores, len(attentions), groups, unit="key/value group")
     if groups - round(fraction * groups) < 1:
         raise ValueError(f"fraction={fraction} would leave no key/value group of {groups}")
     keep = neurons_to_keep(scores, fraction)  # same count per layer, sorted

@@ -128,6 +128,35 @@ def neuron_scores(model: nn.Module) -> list[torch.Tensor]:
     return scores
 
 
+def check_unit_scores(scores, layers: int, width: int, unit: str = "neuron") -> None:
+    """Refuse, before any change, scores that are not one finite non-negative 1-D tensor of
+    ``width`` values (one per ``unit``) for each of ``layers`` layers.
+
+    Example:
+        >>> check_unit_scores([torch.ones(4)], layers=2, width=4)
+        Traceback (most recent call last):
+        ...
+        ValueError: scores has 1 entries; allowed: one per layer, 2
+    """
+    if isinstance(scores, torch.Tensor) or not isinstance(scores, (list, tuple)):
+        raise ValueError(f"scores must be a list of {layers} tensors, one per layer")
+    if len(scores) != layers:
+        raise ValueError(f"scores has {len(scores)} entries; allowed: one per layer, {layers}")
+    for index, score in enumerate(scores):
+        if not isinstance(score, torch.Tensor) or score.ndim != 1 or score.numel() != width:
+            shape = tuple(score.shape) if isinstance(score, torch.Tensor) else type(score).__name__
+            raise ValueError(
+                f"scores[{index}] is {shape}; allowed: a 1-D tensor of {width} values, one "
+                f"per {unit} of the layer"
+            )
+        values = score.detach().float()
+        if not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+            raise ValueError(
+                f"scores[{index}] holds a NaN, an infinity or a negative value; allowed: "
+                "finite scores >= 0"
+            )
+
+
 def neurons_to_keep(scores: list[torch.Tensor], fraction: float) -> list[torch.Tensor]:
     """The indices (sorted) of the neurons each layer keeps: the same number everywhere."""
     check_fraction("fraction", fraction)
@@ -136,6 +165,23 @@ def neurons_to_keep(scores: list[torch.Tensor], fraction: float) -> list[torch.T
     if keep < 1:
         raise ValueError(f"fraction={fraction} would leave no neuron of {width}")
     return [torch.sort(torch.topk(s, keep, sorted=False).indices).values for s in scores]
+
+
+def check_kept(keep, layers: int, width: int) -> None:
+    """Refuse, before any change, kept indices that are not one 1-D integer tensor per layer
+    of distinct indices in [0, width)."""
+    if not isinstance(keep, (list, tuple)) or len(keep) != layers:
+        raise ValueError(f"keep must hold one tensor of indices per layer, {layers}")
+    for index, kept in enumerate(keep):
+        if (
+            not isinstance(kept, torch.Tensor) or kept.ndim != 1
+            or kept.dtype.is_floating_point or kept.dtype == torch.bool
+            or (kept.numel() and not (0 <= int(kept.min()) and int(kept.max()) < width))
+            or kept.unique().numel() != kept.numel()
+        ):  # fmt: skip
+            raise ValueError(
+                f"keep[{index}] must be distinct integer indices in [0, {width}), a 1-D tensor"
+            )
 
 
 def slice_module(module: nn.Module, index: torch.Tensor, out: bool) -> None:
@@ -157,8 +203,10 @@ def slice_module(module: nn.Module, index: torch.Tensor, out: bool) -> None:
 @torch.no_grad()
 def mask_mlp(model: nn.Module, keep: list[torch.Tensor]) -> None:
     """Zero the removed neurons' columns of each down projection (same function as shrinking,
-    the reference in tests)."""
+    the reference in tests); ``keep``: per layer, the indices of the neurons kept."""
     where, spec = _spec(model)
+    layers, width, _ = mlp_shape(model)
+    check_kept(keep, layers, width)
     for layer, index in zip(transformer_layers(model), keep):
         _, down = _mlp_modules(layer, where, spec)
         rows = _out_rows(down)
@@ -183,9 +231,11 @@ def shrink_mlp(
         is updated, so ``save_pretrained`` / ``from_pretrained`` give the smaller model.
     """
     where, spec = _spec(model)
+    layers, width, _ = mlp_shape(model)
     scores = neuron_scores(model) if scores is None else scores
+    check_unit_scores(scores, layers, width)  # every check before any change
     keep = neurons_to_keep(scores, fraction)
-    before = scores[0].numel()
+    before = width
     for layer, index in zip(transformer_layers(model), keep):
         ups, down = _mlp_modules(layer, where, spec)
         for up in ups:

@@ -97,10 +97,20 @@ def test_bad_input_is_refused_before_any_change():
         shrink_heads(model, 1.0)
     with pytest.raises(ValueError, match="leave no key/value group of 4"):
         shrink_heads(model, 0.9)
-    with pytest.raises(ValueError, match="scores must hold 4 values"):
-        shrink_heads(model, 0.5, scores=[torch.ones(3), torch.ones(3)])
+    config = model.config.to_dict()
+    for scores, words in (
+        ([torch.ones(3), torch.ones(3)], r"scores\[0\] is \(3,\); allowed: a 1-D tensor of 4"),
+        ([torch.ones(4)], "scores has 1 entries; allowed: one per layer, 2"),
+        ([torch.ones(4), torch.ones(2, 2)], r"scores\[1\] is \(2, 2\)"),
+        ([torch.ones(4), torch.tensor([1.0, float("nan"), 1, 1])], "holds a NaN"),
+        ([torch.ones(4), torch.tensor([1.0, float("inf"), 1, 1])], "finite scores >= 0"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            shrink_heads(model, 0.5, scores=scores)
+    with pytest.raises(ValueError, match=r"keep\[0\] must be distinct integer indices"):
+        mask_heads(model, [torch.tensor([0, 9]), torch.tensor([0, 1])])
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
-    assert model.config.num_attention_heads == 4
+    assert model.config.to_dict() == config
     gpt2 = AutoModelForCausalLM.from_config(
         AutoConfig.for_model("gpt2", vocab_size=64, n_embd=16, n_layer=1, n_head=2)
     )

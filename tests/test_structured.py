@@ -99,3 +99,66 @@ def test_bad_fractions_and_architectures_are_refused_before_any_change():
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     with pytest.raises(ValueError, match="model_type='bert'"):
         _spec(type("M", (), {"config": type("C", (), {"model_type": "bert"})()})())
+
+
+def snapshot(model):
+    """Everything a refused call must leave as it was: every tensor and the config."""
+    return {k: v.clone() for k, v in model.state_dict().items()}, model.config.to_dict()
+
+
+def unchanged(model, before):
+    state, config = before
+    now = model.state_dict()
+    return (
+        now.keys() == state.keys()
+        and all(torch.equal(state[k], now[k]) for k in state)
+        and model.config.to_dict() == config
+    )
+
+
+def good(n=32):
+    return torch.ones(n)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize(
+    "scores, words",
+    [
+        (lambda: [good()], "scores has 1 entries; allowed: one per layer, 2"),  # one of 2 layers
+        (lambda: [good(31), good()], r"scores\[0\] is \(31,\); allowed: a 1-D tensor of 32"),
+        (lambda: [good(), good(33)], r"scores\[1\] is \(33,\)"),  # once failed after layer 0
+        (lambda: [good(), torch.ones(2, 16)], r"scores\[1\] is \(2, 16\)"),
+        (lambda: [good(), torch.full((32,), float("nan"))], r"scores\[1\] holds a NaN"),
+        (lambda: [good(), torch.full((32,), float("inf"))], "finite scores >= 0"),
+        (lambda: [-good(), good()], r"scores\[0\] holds .* negative"),
+        (lambda: torch.ones(2, 32), "scores must be a list of 2 tensors"),
+    ],
+)
+def test_bad_scores_are_refused_before_any_change(kind, scores, words):
+    model = tiny(kind)
+    if kind == "gpt2":
+        model.config.n_inner = 32  # the width the scores above are made for
+        model = AutoModelForCausalLM.from_config(model.config).eval()
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=words):
+        shrink_mlp(model, 0.5, scores=scores())
+    assert unchanged(model, before)
+    with pytest.raises(
+        ValueError, match=r"keep\[1\] must be distinct integer indices in \[0, 32\)"
+    ):
+        mask_mlp(model, [torch.arange(16), torch.arange(16) + 20])
+    assert unchanged(model, before)
+
+
+def test_scores_pick_the_neurons_and_their_biases():
+    """Kept neurons keep their own biases, not the first ones (a bias sliced by position)."""
+    model = tiny("gpt2")
+    model.config.n_inner = 8
+    model = AutoModelForCausalLM.from_config(model.config).eval()
+    layer = model.transformer.h[0].mlp
+    with torch.no_grad():
+        layer.c_fc.bias.copy_(torch.arange(8) / 10)
+    scores = [torch.tensor([0.0, 5, 0, 5, 5, 5, 5, 5]), torch.ones(8)]
+    shrink_mlp(model, 0.25, scores=scores)
+    assert layer.c_fc.bias.tolist() == pytest.approx([0.1, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert model.config.n_inner == 6
