@@ -28,7 +28,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -44,7 +44,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -127,14 +128,14 @@ for task, rows in world.eval_sets.items():
 # same weights bit for bit. Change any training parameter and this cell trains a new one.
 
 # %%
-model, tokenizer = experiment.baseline()
+lm, tokenizer = experiment.baseline()
 
 # %%
 from pruning_lib.efficiency import parameter_counts
 
 print("vocabulary:", len(tokenizer))
 print("tokens of a question:", tokenizer.tokenize("Q: where does " + world.people[0] + " live?"))
-counts = parameter_counts(model)
+counts = parameter_counts(lm)
 print(
     f"parameters: {counts['total']:,}, prunable (attention + MLP matrices): {counts['prunable']:,}"
 )
@@ -194,7 +195,7 @@ import torch
 from pruning_lib.prune import prunable_weights
 
 magnitudes = torch.cat(
-    [w.detach().abs().flatten().float().cpu() for w in prunable_weights(model).values()]
+    [w.detach().abs().flatten().float().cpu() for w in prunable_weights(lm).values()]
 )
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(magnitudes.numpy(), bins=80)

@@ -31,7 +31,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -47,7 +47,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -64,11 +65,12 @@ from pruning_lib.study import plans
 from pruning_lib.study.notebook import compute, format_table, show_comparison, start
 
 experiment = start(globals())
-seed = experiment.settings.seed
+train_seed = experiment.settings.seed
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# A progress bar while the runs not cached yet are computed.
+# A progress bar while the runs not yet cached are computed (on every core; nothing shows
+# when all are cached).
 runs = compute(experiment, plans.thresholds(experiment.settings, thresholds, q_values))
 
 # %% [markdown]
@@ -84,8 +86,8 @@ import torch
 
 from pruning_lib.prune import Pruner
 
-model = experiment.fresh_model()
-weights = Pruner(model).weights
+lm = experiment.fresh_model()
+weights = Pruner(lm).weights
 name = next((n for n in weights if "mlp" in n), next(iter(weights)))  # an MLP matrix
 weight = weights[name]
 
@@ -137,11 +139,11 @@ import copy
 from pruning_lib.training.finetune import sample_batch
 
 
-def run_steps(model, optimizer, steps, seed, after_step=None):
+def run_steps(lm, optimizer, steps, seed, after_step=None):
     generator = torch.Generator().manual_seed(seed)
     for _ in range(steps):
         batch = sample_batch(experiment.stream(), 8, 64, generator).to(experiment.device)
-        loss = model(input_ids=batch, labels=batch).loss
+        loss = lm(input_ids=batch, labels=batch).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -149,17 +151,17 @@ def run_steps(model, optimizer, steps, seed, after_step=None):
             after_step()
 
 
-torch.manual_seed(seed)
+torch.manual_seed(train_seed)
 warm = experiment.fresh_model().train()
 warm_optimizer = torch.optim.AdamW(warm.parameters(), lr=1e-3)
-run_steps(warm, warm_optimizer, 10, seed)  # momentum builds up
+run_steps(warm, warm_optimizer, 10, train_seed)  # momentum builds up
 
 rows = []
 for how in ("mask once", "mask + zero gradients", "mask + zero gradients + re-zero"):
-    model = copy.deepcopy(warm)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    twin = copy.deepcopy(warm)
+    optimizer = torch.optim.AdamW(twin.parameters(), lr=1e-3)
     optimizer.load_state_dict(warm_optimizer.state_dict())  # the same running averages
-    w = Pruner(model).weights[name]
+    w = Pruner(twin).weights[name]
     keep = w.detach().abs() > w.detach().abs().flatten().kthvalue(k).values
     with torch.no_grad():
         w.mul_(keep)
@@ -172,7 +174,7 @@ for how in ("mask once", "mask + zero gradients", "mask + zero gradients + re-ze
             with torch.no_grad():
                 w.mul_(keep)
 
-    run_steps(model, optimizer, 10, seed + 1, rezero)
+    run_steps(twin, optimizer, 10, train_seed + 1, rezero)
     pruned = w.detach()[~keep]
     rows.append(
         {
@@ -239,7 +241,7 @@ show_comparison(relative)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# A progress bar (one run, chosen by the numbers above).
+# One more run, chosen by the numbers above: computed here unless it is cached.
 by_q = relative["q = 0.5"]
 every = torch.cat(
     [w.detach().abs().flatten().cpu() for w in Pruner(experiment.fresh_model()).weights.values()]
@@ -301,8 +303,8 @@ print("- " + verdict("at that sparsity, mean QA of q x std minus one threshold",
 # ```
 #
 # 2. Write layer-wise magnitude pruning at 0.3 for every matrix in plain PyTorch (the
-#    loop of "The mechanism" over `Pruner(model).weights`, with `k = round(0.3 * w.numel())`:
+#    loop of "The mechanism" over `Pruner(lm).weights`, with `k = round(0.3 * w.numel())`:
 #    the library prunes exactly the rounded count) and check it:
 #    `assert all(torch.equal(mine[n], ref.masks[n]) for n in mine)` where
 #    `ref = Pruner(experiment.fresh_model()); ref.prune(0.3)`.
-# 3. Exclude the attention weights (`Pruner(model, exclude=[r"\.attn\."])`): what changes?
+# 3. Exclude the attention weights (`Pruner(lm, exclude=[r"\.attn\."])`): what changes?

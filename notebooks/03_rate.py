@@ -34,7 +34,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -50,7 +50,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -110,8 +111,8 @@ show_comparison(
 # %% [markdown]
 # ## Iterative pruning and fine-tuning
 #
-# Every fine-tuned run below gets `finetune_steps` optimizer steps on the same stream of
-# batches. The iterative run prunes `iterations` times *within* those steps (one optimizer,
+# Every fine-tuned run (computed at the top) gets the profile's `finetune_steps` optimizer
+# steps on the same stream of batches. The iterative run prunes `iterations` times *within* those steps (one optimizer,
 # one stream), so its later rounds have fewer steps to recover in than one-shot +
 # fine-tuning has after its single cut; the control gets the same steps with no pruning.
 
@@ -120,8 +121,6 @@ iterative = runs["iterative + fine-tuning"]
 finetuned = runs["one-shot + fine-tuning"]
 random_tuned = runs["random + fine-tuning"]
 control = runs["control (dense + fine-tuning)"]
-
-# %%
 print(format_table(iterative["trace"], ["iteration", "sparsity"], digits=4))
 compared = {
     "dense": dense,
@@ -165,7 +164,8 @@ plt.show()
 #
 # Each weight matrix pruned *alone* by magnitude, the rest dense, no fine-tuning: the
 # fall of the mean score (the main metric of the six tasks) against dense, both on the first
-# 100 items of each set (48 runs: half the items halve the scan's time). Beside it, the
+# 100 items of each set (three runs per weight matrix, 48 on the toy model: half the items
+# halve the scan's time). Beside it, the
 # sparsity that global pruning gives each layer at this notebook's sparsity.
 
 # %%
@@ -255,7 +255,7 @@ print("- global pruning prunes hardest: "
 # %% [markdown]
 # ## Exercises
 #
-# 1. Set `iterations = 1`: is the iterative run then the same as one-shot + fine-tuning?
+# 1. Set `iterations = 1` and rerun from the parameters cell: is the iterative run then the same as one-shot + fine-tuning?
 #    A check: `assert iterative["scores"] == finetuned["scores"]` (both prune once at the
 #    start of the same steps on the same batches).
 # 2. Compute the rate per round by hand for sparsity 0.5 in 5 rounds, (1 − 0.5)^(1/5)

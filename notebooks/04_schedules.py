@@ -28,7 +28,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -44,7 +44,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -65,11 +66,11 @@ from pruning_lib.study import plans
 from pruning_lib.study.notebook import compute, show_comparison, start
 
 experiment = start(globals())
-finetune_steps = experiment.settings.finetune_steps
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# A progress bar while the runs not cached yet are computed.
+# A progress bar while the runs not yet cached are computed (on every core; nothing shows
+# when all are cached).
 plan = plans.schedules(
     experiment.settings, schedule_kinds, initial_sparsity, target_sparsity, schedule_end_step,
     schedule_frequency, high_sparsity,
@@ -82,14 +83,16 @@ runs = compute(experiment, plan)
 # %%
 from pruning_lib.schedules import Schedule
 
+# The schedules the runs above follow (plans.schedules makes the same ones).
 schedules = {
     kind: Schedule(kind, initial_sparsity, target_sparsity, begin_step=0,
                    end_step=schedule_end_step, frequency=schedule_frequency)
     for kind in schedule_kinds
 }  # fmt: skip
+total_steps = max(experiment.settings.finetune_steps, schedule_end_step + 1)
 fig, ax = plt.subplots(figsize=(6, 3))
 for kind, schedule in schedules.items():
-    ax.step(range(finetune_steps + 1), schedule.curve(finetune_steps), where="post", label=kind)
+    ax.step(range(total_steps + 1), schedule.curve(total_steps), where="post", label=kind)
 ax.set_xlabel("step")
 ax.set_ylabel("sparsity")
 ax.legend()
@@ -101,6 +104,8 @@ for kind, schedule in schedules.items():
 
 # %% [markdown]
 # ## Pruning inside the training loop
+#
+# The runs were computed at the top (`runs["target"]`); here are their loss histories.
 
 # %%
 results = runs["target"]
@@ -159,12 +164,14 @@ print(f"- at {high_sparsity}: " + verdict("cubic minus constant mean QA",
 # %% [markdown]
 # ## Exercises
 #
-# 1. Set `schedule_frequency = 7` (the span is no longer a multiple) and rerun: the last
+# 1. Set `schedule_frequency = 7` (the span is no longer a multiple) and rerun from the
+#    parameters cell: the last
 #    pruning step must still be the end step, and the run must end at the target:
 #    `assert schedules["cubic"].pruning_steps()[-1] == schedule_end_step` and
 #    `assert abs(results["cubic"]["sparsity"] - target_sparsity) < 1e-3`.
 # 2. Write the cubic schedule by hand, s(t) = s_f + (s_i − s_f)(1 − t/T)³ at the pruning
 #    steps, and check it:
 #    `assert all(abs(schedules["cubic"].sparsity_at(t) - mine(t)) < 1e-9 for t in schedules["cubic"].pruning_steps())`.
-# 3. Move `schedule_end_step` close to `finetune_steps`: what happens to the scores, and is
+# 3. Move `schedule_end_step` close to the profile's `finetune_steps`
+#    (`experiment.settings.finetune_steps`): what happens to the scores, and is
 #    the change larger than the noise?

@@ -27,7 +27,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -43,7 +43,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -65,7 +66,8 @@ experiment = start(globals())
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# A progress bar while the runs not cached yet are computed.
+# A progress bar while the runs not yet cached are computed (on every core; nothing shows
+# when all are cached).
 plan = plans.l1_sweep(experiment.settings, l1_lambdas, l1_steps, l1_sparsity, high_sparsity)
 runs = compute(experiment, plan)
 largest = max(l1_lambdas)
@@ -234,8 +236,18 @@ print(f"- at {high_sparsity}: " + verdict(f"proximal lambda={largest:g} minus no
 # %% [markdown]
 # ## Exercises
 #
-# 1. Prune by threshold after L1 (`pruning_lib.training.recipes.l1_then_prune(...,
-#    threshold=0.01)`): how much sparsity does the same threshold give for each λ?
+# 1. Prune by threshold after L1: how much sparsity does the same threshold give for each λ?
+#
+# ```python
+# from pruning_lib.training.recipes import l1_then_prune
+# for lam in l1_lambdas:
+#     args = experiment.train_args(l1_steps)
+#     r = l1_then_prune(experiment.fresh_model(), args["stream"], experiment.block_size, lam,
+#                       args["config"], threshold=0.01, device=experiment.device.type,
+#                       progress=False)
+#     print(f"lambda={lam:g}: sparsity {r.sparsity_after_pruning:.3f}")
+# ```
+#
 # 2. Soft-threshold by hand: write `w.sign() * (w.abs() - t).clamp(min=0)` for a
 #    tensor and check it against the hook:
 #

@@ -30,7 +30,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -46,7 +46,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -65,7 +66,8 @@ experiment = start(globals())
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# A progress bar while the runs not cached yet are computed.
+# A progress bar while the runs not yet cached are computed (on every core; nothing shows
+# when all are cached).
 runs = compute(experiment, plans.finetuning(experiment.settings, sparsities))
 curves = {f"sparsity {s}": run for s, run in runs["curves"].items()}
 curves["dense control"] = runs["control"]
@@ -166,18 +168,19 @@ print("- " + verdict(f"control minus fine-tuned at {most} (mean QA)",
 # ## Exercises
 #
 # 1. The summary says whether the most pruned model is still below the control after
-#    `finetune_steps`. Halve `finetune_steps`: does the verdict change? Judge it with
+#    the profile's `finetune_steps`. Add `finetune_steps = 50` to the parameters cell and
+#    rerun from there: does the verdict change? Judge it with
 #    `verdict` and `qa_noise` as in the summary, not by eye.
 # 2. The masks hold through fine-tuning. Check it on a fine-tuned model:
 #
 # ```python
 # from pruning_lib.training.recipes import oneshot, finetune
-# model = experiment.fresh_model()
-# pruner = oneshot(model, 0.5)
-# finetune(model, pruner, experiment.stream(), experiment.finetune_config(20),
+# lm = experiment.fresh_model()
+# pruner = oneshot(lm, 0.5)
+# finetune(lm, pruner, experiment.stream(), experiment.finetune_config(20),
 #          experiment.block_size, progress=False)
 # assert all(bool((w[~pruner.masks[n]] == 0).all()) for n, w in pruner.weights.items())
 # ```
 #
-# 3. Lower `finetune_learning_rate` ten-fold: is recovery slower, judged by the step at
-#    which half of the gain is reached?
+# 3. Add `finetune_learning_rate = 1e-4` (ten times lower) to the parameters cell and rerun
+#    from there: is recovery slower, judged by the step at which half of the gain is reached?

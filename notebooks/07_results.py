@@ -40,7 +40,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -56,7 +56,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -86,25 +87,27 @@ results = collect(experiment, sweeps)
 # %% [markdown]
 # ## Seed to seed
 #
-# The same recipe, four initialisations and data orders (`seeds`). The spread below is why
+# The same recipe, one initialisation and data order per seed of `seeds` (four in the
+# tutorial). The spread below is why
 # one run's number means little, and why differences are taken seed by seed.
 
 # %%
+from pruning_lib.evaluation.evaluate import main_metric
 from pruning_lib.evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
-from pruning_lib.study.results import find, main_metric
+from pruning_lib.study.records import find
 from pruning_lib.study.tables import format_table
 
 records = results["records"]
 spread = []
-for variant, sparsity in [("dense", 0.0), ("one-shot", 0.5), ("fine-tuned", 0.5)]:
-    if sparsity and sparsity not in sparsities:
+for variant, level in [("dense", 0.0), ("one-shot", 0.5), ("fine-tuned", 0.5)]:
+    if level and level not in sparsities:
         continue
     for task in TASK_NAMES:
-        record = find(records, variant, sparsity, task, main_metric(task))
+        record = find(records, variant, level, task, main_metric(task))
         values = " ".join(f"{v:.3f}" for v in record["values"])
         spread.append(
             {
-                "run": f"{variant} {sparsity}",
+                "run": f"{variant} {level}",
                 "task": DISPLAY_NAMES[task],
                 "per seed": values,
                 "mean": record["mean"],
@@ -185,15 +188,15 @@ print("written:", ", ".join(f"runs/{experiment.settings.profile}/{p.name}" for p
 # The conclusions are printed from the numbers above.
 
 # %%
-from pruning_lib.study.results import mean_fall
+from pruning_lib.study.records import mean_fall
 from pruning_lib.study.uncertainty import verdict
 
 qa = ("nq_open", "web_questions", "trivia_qa")
 completion = ("lambada", "story_cloze", "hellaswag")
-for sparsity in sparsities:
+for level in sparsities:
     for name, tasks in (("QA", qa), ("completion", completion)):
-        fall = mean_fall(records, "dense", "one-shot", sparsity, tasks)
-        print(f"- at {sparsity} one-shot, " + verdict(f"the mean {name} fall", *fall))
+        fall = mean_fall(records, "dense", "one-shot", level, tasks)
+        print(f"- at {level} one-shot, " + verdict(f"the mean {name} fall", *fall))
 print(
     f"- {len(seeds)} seeds, {results['n_items']['nq_open']} items per task; our absolute "
     "numbers are not the paper's: a 1M-parameter model on a toy language is not a 950M "
@@ -208,7 +211,7 @@ print(
 #    figure's value. A check:
 #
 # ```python
-# from pruning_lib.study.results import retention
+# from pruning_lib.study.records import retention
 # r = find(records, "one-shot", 0.5, "nq_open", "exact_match")["values"]
 # d = find(records, "dense", 0.0, "nq_open", "exact_match")["values"]
 # mine = sum(x / y for x, y in zip(r, d)) / len(r)

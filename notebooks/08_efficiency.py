@@ -28,7 +28,7 @@
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
-# (Runtime > Change runtime type > T4 GPU makes the fine-tuning cells fast.)
+# (Runtime > Change runtime type > T4 GPU makes the cell that computes the runs fast.)
 import sys
 
 from IPython import get_ipython
@@ -44,7 +44,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here

@@ -55,7 +55,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -124,10 +125,9 @@ def add_squares(module, inputs, output):  # returns None: the output is left as 
 
 
 handle = module.register_forward_hook(add_squares)
-device = next(lm.parameters()).device
 with torch.no_grad():
     for batch in batches:
-        lm(batch.to(device))
+        lm(batch.to(experiment.device))
 handle.remove()
 wanda_score = rows.abs() * squares.sqrt()[None, :]
 keep_per_row = rows.shape[1] // 2
@@ -240,8 +240,9 @@ else:
 # At each sparsity, the score and pattern variants keep the same number of weights: they
 # differ only in *which* weights. The structured rows remove the share of every layer's MLP
 # neurons that removes as many parameters as unstructured 0.5 (within one neuron per layer);
-# their `sparsity` is the share of the prunable weights they remove (notebook 10 runs the
-# other shares it times, 25%, 50% and 87.5%, beside their speed). `dense-small` (where
+# their `sparsity` is the share of the prunable weights they remove (the plan, shared with
+# notebook 10, also fine-tunes the shares notebook 10 sets beside their speed, 25%, 50% and
+# 87.5%; they are left out here). `dense-small` (where
 # `dense_small_seeds` lists seeds: the study profile) is a dense model with about as many
 # parameters as the pruned one keeps, trained from scratch for as many steps as the baseline
 # and its fine-tuning together. Each training seed prunes its own model; the ± is the 95%
@@ -269,9 +270,9 @@ if not study["small_seeds"]:
 # %%
 fig, ax = plt.subplots(figsize=(9, 4))
 labels, means, lows, highs = [], [], [], []
-for variant, sparsity in shown:
-    record = equal_size.mean_of(study, variant, sparsity)
-    label = f"{variant} ({sparsity:g})" if sparsity else variant
+for variant, level in shown:
+    record = equal_size.mean_of(study, variant, level)
+    label = f"{variant} ({level:g})" if level else variant
     if variant == "dense-small":
         label += f", seeds {study['small_seeds']}"  # the others: every seed of the study
     labels.append(label)
@@ -296,28 +297,28 @@ plt.show()
 
 
 # %%
-def pair(first: str, second: str, sparsity: float):
-    return ((first, sparsity), (second, sparsity))
+def pair(first: str, second: str, level: float):
+    return ((first, level), (second, level))
 
 
 comparisons = []
-for sparsity in equal_size_sparsities:
+for level in equal_size_sparsities:
     for stage in ("one-shot", "fine-tuned"):
         base = f"magnitude unstructured {stage}"
-        comparisons.append(pair(f"wanda unstructured {stage}", base, sparsity))
+        comparisons.append(pair(f"wanda unstructured {stage}", base, level))
         if stage == "one-shot":  # the random control, one-shot only
-            comparisons.append(pair(base, f"random unstructured {stage}", sparsity))
+            comparisons.append(pair(base, f"random unstructured {stage}", level))
             comparisons.append(
-                pair(f"wanda unstructured {stage}", f"random unstructured {stage}", sparsity)
+                pair(f"wanda unstructured {stage}", f"random unstructured {stage}", level)
             )
-        if sparsity == 0.5:
-            comparisons.append(pair(f"magnitude 2:4 {stage}", base, sparsity))
-            comparisons.append(pair(f"wanda 2:4 {stage}", f"wanda unstructured {stage}", sparsity))
+        if level == 0.5:
+            comparisons.append(pair(f"magnitude 2:4 {stage}", base, level))
+            comparisons.append(pair(f"wanda 2:4 {stage}", f"wanda unstructured {stage}", level))
             matched = plans.matched_fraction(experiment.settings)
             structured = plans.structured_label(matched, stage == "fine-tuned")
-            comparisons.append(pair(structured, base, sparsity))
+            comparisons.append(pair(structured, base, level))
     comparisons.append(
-        pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", sparsity)
+        pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", level)
     )
 if study["small_seeds"]:
     comparisons.append(pair("dense-small", "magnitude unstructured fine-tuned", 0.5))
@@ -379,5 +380,5 @@ saved = experiment.save_result(
 # assert torch.equal(per_row, mask.t() if pruner.input_axes[name] == 0 else mask)
 # ```
 #
-# 3. Set `equal_size_seeds = [0]` and rerun: which verdicts change, and why are the
+# 3. Set `equal_size_seeds = [0]` and rerun from the parameters cell: which verdicts change, and why are the
 #    intervals narrower or wider?

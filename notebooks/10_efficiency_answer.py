@@ -46,7 +46,8 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # minutes), another name reads `params/<profile>.yaml`, and any of its settings may be set
 # here too (e.g. `seed = 1`). `pruning-lib reproduce params/<profile>.yaml` runs this
 # notebook with a profile's values; every parameter and its range is defined once in
-# `pruning_lib/study/parameters.py`.
+# `pruning_lib/study/parameters.py`. After changing a value, rerun from this cell down: the
+# cell after `start` asks for every run of the notebook.
 
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
@@ -69,7 +70,8 @@ experiment = start(globals())
 # %%
 # NBVAL_IGNORE_OUTPUT
 # A progress bar while the runs not cached yet are computed (notebook 09's equal-size
-# study, whose quality figures the answer table reads).
+# study, whose quality figures the answer table reads: run alone, this computes all of
+# notebook 09's runs, minutes; after 09 they come from the cache).
 plan = plans.equal_size(
     experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds
 )
@@ -160,14 +162,14 @@ if benchmarks is None:
     print("the measured figures are missing: run the benchmarks (benchmarks/README.md)")
 else:
     kernels = benchmarks["sparse_kernels"]
-    sparsities = sorted({row["sparsity"] for row in kernels["rows"]})
+    kernel_sparsities = sorted({row["sparsity"] for row in kernels["rows"]})
     rows = []
-    for sparsity in sparsities:
-        one = answer.speedup_range(kernels, sparsity, 1)
-        prompt = answer.speedup_range(kernels, sparsity, 128)
+    for level in kernel_sparsities:
+        one = answer.speedup_range(kernels, level, 1)
+        prompt = answer.speedup_range(kernels, level, 128)
         rows.append(
             {
-                "sparsity": sparsity,
+                "sparsity": level,
                 "decoding (1 token)": f"{one[0]:.2f} to {one[1]:.2f}",
                 "prompt (128 tokens)": f"{prompt[0]:.2f} to {prompt[1]:.2f}",
             }

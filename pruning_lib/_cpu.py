@@ -3,11 +3,8 @@
 torch picks its vectorized CPU kernels (and Intel MKL its matrix products) by what the
 processor offers: AVX-512 where there is some, else AVX2. The two sum in other orders, so
 the same training, seed and thread count give other weights in the last bits, which 1,600
-steps turn into other scores: the committed baselines retrained on an AVX-512 machine
-differed from those trained on an AVX2 one (`tests/test_baseline_retrain.py`). Pinning the
-AVX2 kernels, which every x86 machine of the last decade has, makes them agree. No slowdown
-was seen on our small model (seed 0's baseline trained in 378 s pinned and 386 s not, one
-run each on an AVX-512 machine); the gpt2-small-sized benchmarks were not timed both ways.
+steps turn into other scores. Pinning the AVX2 kernels, which every x86 machine of the last
+decade has, makes them agree (`tests/test_baseline_retrain.py`).
 
 The choice is made once, by torch's first CPU operation, from environment variables (importing
 torch does not make it). Importing the library changes nothing: the study pins, when

@@ -35,7 +35,7 @@ def test_missing_measurements_are_none(tmp_path):
         answer.speedup_range({"rows": []}, 0.5, 1)
 
 
-def test_advice_picks_the_slowest_way_that_is_fast_enough():
+def test_advice_picks_the_least_measured_loss_among_the_ways_fast_enough():
     def row(name, speedup, change, whole_model=True):
         shown = "not measured" if change is None else f"{change:+.1f}"
         return {"pruning": name, "speedup": speedup, "change": change,
@@ -56,3 +56,27 @@ def test_advice_picks_the_slowest_way_that_is_fast_enough():
     # A matmul alone is not a whole model: 9x is not offered for 2x.
     assert "no measured whole-model way" in answer.advice(rows, 2.0)
     assert "the fastest is D at 1.95x" in answer.advice(rows, 2.0)
+
+
+@pytest.mark.parametrize("sparsity", [0.5, 0.7, 0.95])
+def test_the_csr_size_factor_is_what_torch_stores(sparsity):
+    """Planted bug: the factor printed from a wrong constant (notebook 10's file column)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(768, 3072, generator=generator)
+    weight[torch.rand(weight.shape, generator=generator) < sparsity] = 0
+    csr = weight.to_sparse_csr()
+    stored = sum(t.numel() * t.element_size() for t in (csr.values(), csr.col_indices()))
+    factor = stored / (weight.numel() * weight.element_size())
+    assert answer.csr_size_factor(sparsity) == pytest.approx(factor, rel=0.01)
+
+
+def test_the_answer_table_prints_the_csr_factor_of_each_measured_sparsity():
+    benchmarks = answer.load_benchmarks()
+    table = {r["pruning"]: r for r in answer.answer_rows(benchmarks, {"sizes": {}}, 0.748)}
+    sparsities = sorted({r["sparsity"] for r in benchmarks["sparse_kernels"]["rows"]})
+    assert len(sparsities) >= 3
+    for sparsity in sparsities:
+        shown = table[f"unstructured {sparsity:g}, CSR kernels"]["file (gpt2-small)"]
+        assert shown == f"x{answer.csr_size_factor(sparsity):.2f} of the matrices"

@@ -1,7 +1,7 @@
 """JupyterLab in a real browser: headless Chromium runs 01_baseline with the smoke settings.
 
-Needs Debian's chromium (/usr/bin/chromium) and the Python playwright package, which
-`make browser-deps` installs (`make test` calls it); no browser is downloaded.
+Needs Debian's chromium (/usr/bin/chromium, which `make browser-deps` installs and `make test`
+calls) and the Python playwright package (the `test` extra); no browser is downloaded.
 """
 
 from __future__ import annotations

@@ -95,15 +95,23 @@ def test_masks_survive_save_and_reload_then_more_training(tmp_path):
         assert (reloaded.get_parameter(name)[~pruner.masks[name]] == 0).all()
 
 
-def test_deepcopy_of_model_while_pruning():
+def test_deepcopy_of_a_pruned_model_and_its_pruner_is_whole_and_independent():
+    # Peers shipped a deepcopy of a pruned model that fails (pytorch#37322).
     model = fresh()
     pruner = Pruner(model)
     pruner.prune(0.3)
-    twin = copy.deepcopy(model)
-    twin_pruner = copy.deepcopy(pruner)
-    finetune.train(model, stream(), cfg(3), 32, hooks=pruner, progress=False)
-    assert twin_pruner.sparsity() == pytest.approx(0.3, abs=1e-3)
-    assert not any(p is q for p, q in zip(twin.parameters(), model.parameters()))
+    original = {k: v.clone() for k, v in model.state_dict().items()}
+    twin, twin_pruner = copy.deepcopy((model, pruner))  # one memo: the pruner follows the twin
+    assert all(torch.equal(original[k], v) for k, v in twin.state_dict().items())
+    twin_parameters = {id(p) for p in twin.parameters()}
+    assert all(id(parameter) in twin_parameters for parameter, _ in twin_pruner.refs.values())
+    finetune.train(twin, stream(), cfg(3), 32, hooks=twin_pruner, progress=False)
+    for name, weight in twin_pruner.weights.items():  # the masks held on the twin...
+        assert bool((weight[~twin_pruner.masks[name]] == 0).all()), name
+    assert twin_pruner.sparsity() == pytest.approx(pruner.sparsity())
+    changed = [k for k, v in twin.state_dict().items() if not torch.equal(original[k], v)]
+    assert changed  # ...it trained...
+    assert all(torch.equal(original[k], v) for k, v in model.state_dict().items())  # ...alone
 
 
 def test_l1_moves_weight_mass_toward_zero():

@@ -55,11 +55,22 @@ def test_notebook_shape(path):
 
 
 @pytest.mark.parametrize("name", ["tutorial", "study", "smoke", "paper", "colab"])
-def test_every_profile_passes_the_checks(name):
+def test_every_profile_passes_the_checks(name, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # paper, colab: on a GPU
     profile, jobs, merged = reproduce.plan(ROOT / "params" / f"{name}.yaml")
     assert profile == name
     rate_jobs = [j for j in jobs if j.notebook == "03_rate"]
     assert [j.parameters["sparsity"] for j in rate_jobs] == merged["sparsities"]
+
+
+def checkout_runs() -> list:
+    """What the checkout's runs/ holds, but the folders other tests make (test-*)."""
+    runs = ROOT / "runs"
+    if not runs.exists():
+        return []
+    return sorted(
+        p for p in runs.rglob("*") if not p.relative_to(runs).parts[0].startswith("test-")
+    )
 
 
 def run_cli(*args, cwd=ROOT):
@@ -81,20 +92,31 @@ def run_cli(*args, cwd=ROOT):
         ("profile: ../../x\n", ["profile='../../x'", "plain name"]),
     ],
 )
-def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, content, words):
+def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, capsys, content, words):
+    # In-process: the command line's own main(); one case below runs it as a program.
+    from pruning_lib.study import cli
+
     path = tmp_path / "profile.yaml"
     if content is not None:
         path.write_text(content)
-    runs = ROOT / "runs"
-    before = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
-    done = run_cli("reproduce", str(path))
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+    before = checkout_runs()
+    assert cli.main(["reproduce", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pruning-lib: error:")
     for word in words:
         assert word in lines[0]
-    after = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
-    assert after == before and not (runs / "bad").exists()
+    assert checkout_runs() == before and not (ROOT / "runs" / "bad").exists()
+
+
+def test_the_command_line_program_exits_2_with_one_line(tmp_path):
+    path = tmp_path / "profile.yaml"
+    path.write_text("profile: bad\npattern: 2:4\nsparsities: [0.5]\n")  # YAML reads 124
+    done = run_cli("reproduce", str(path))
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.strip().splitlines() == [
+        "pruning-lib: error: profile.yaml: notebook parameters.pattern=124 is a number: YAML "
+        "reads an unquoted 2:4 as 124 (base 60); quote it: pattern: '2:4'"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -120,35 +142,45 @@ def test_reproduce_bad_input_one_line_exit_2_nothing_touched(tmp_path, content, 
         ("", ["is empty"]),
         ("profile: ../../x\n", ["profile='../../x'", "plain name"]),
         ("profile: /tmp/abs\n", ["profile='/tmp/abs'", "plain name"]),
+        ("profile: bad\npattern: 2:4\nsparsities: [0.5]\n", ["pattern=124", "quote it"]),
+        (
+            "profile: bad\npattern: '1:3'\nsparsities: [0.6666666666666667]\n",
+            ["pattern='1:3' does not fit the model", "m=3 to divide", "has 128 inputs"],
+        ),
+        ("profile: bad\ndevice: cuda\n", ["device='cuda'", "no GPU", "device: cpu", "tutorial"]),
     ],
 )
-def test_plan_checks_every_key_range_and_relation_before_any_work(tmp_path, content, words):
-    # In-process (the CLI test above shows the one-line exit 2): each of these once started
-    # a run and failed minutes later inside a notebook.
+def test_plan_checks_every_key_range_and_relation_before_any_work(
+    tmp_path, monkeypatch, content, words
+):
+    # Each of these once started a run and failed minutes later inside a notebook.
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # whatever this machine has
     path = tmp_path / "profile.yaml"
     path.write_text(content)
-    runs = ROOT / "runs"
-    before = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    before = checkout_runs()
     with pytest.raises(ValueError) as error:
         reproduce.plan(path)
     assert "\n" not in str(error.value)
     for word in words:
         assert word in str(error.value)
-    after = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
-    assert after == before
+    assert checkout_runs() == before
 
 
-def test_help_describes_every_option():
+def test_help_describes_every_option(capsys):
+    from pruning_lib.study import cli
+
     for args, words in (
-        (["--help"], ["reproduce", "compare"]),
-        (["reproduce", "--help"], ["--no-resume", "profile"]),
-        (["compute", "--help"], ["profile", "notebooks of PROFILE"]),
-        (["compare", "--help"], ["--reference", "95%"]),
+        (["--help"], ["reproduce", "compute", "compare"]),
+        (["reproduce", "--help"], ["--no-resume", "--out", "profile"]),
+        (["compute", "--help"], ["profile", "notebooks of PROFILE", "--out"]),
+        (["compare", "--help"], ["--reference", "95%", "--out"]),
     ):
-        done = run_cli(*args)
-        assert done.returncode == 0
+        with pytest.raises(SystemExit) as done:
+            cli.main(args)
+        assert done.value.code == 0
+        out = capsys.readouterr().out
         for word in words:
-            assert word in done.stdout
+            assert word in out, (args, word)
 
 
 def _fresh_profile(tmp_path, name, extra=""):
@@ -382,3 +414,75 @@ def test_papermill_does_not_warn_of_the_shared_keys_a_notebook_reads(caplog):
     finally:
         logger.removeFilter(reproduce._QUIET)
     assert [r.getMessage() for r in caplog.records] == ["Passed unknown parameter: not_a_key"]
+
+
+def test_outputs_go_where_the_user_is(tmp_path, monkeypatch):
+    from pruning_lib.study import files
+
+    monkeypatch.delenv("PRUNING_LIB_OUT", raising=False)
+    monkeypatch.delenv("PRUNING_LIB_CACHE", raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # an editable install used from another folder
+    assert files.runs_dir("tutorial") == elsewhere / "runs" / "tutorial"
+    assert files.default_cache_dir() == elsewhere / "runs" / "cache"
+    monkeypatch.chdir(ROOT / "notebooks")  # inside the checkout: its runs/, as make reproduce
+    assert files.out_dir() == ROOT / "runs"
+    monkeypatch.setenv("PRUNING_LIB_OUT", str(tmp_path / "chosen"))
+    assert files.runs_dir("smoke") == tmp_path / "chosen" / "smoke"
+
+
+@pytest.mark.slow
+def test_reproduce_from_another_folder_writes_there_and_nowhere_else(tmp_path):
+    text = (ROOT / "params" / "smoke.yaml").read_text().replace("profile: smoke", "profile: away")
+    (tmp_path / "away.yaml").write_text(text + "notebooks: [01_baseline]\n")
+    before = checkout_runs()
+    done = run_cli("compute", "away.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list((tmp_path / "runs" / "cache" / "results").glob("dense-*.json"))
+    out = tmp_path / "chosen"
+    done = run_cli("reproduce", "away.yaml", "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "away" / "notebooks" / "01_baseline.ipynb").is_file()
+    assert list((out / "cache" / "results").glob("dense-*.json"))
+    assert checkout_runs() == before  # nothing in the checkout
+
+
+def _globals_assigned(source: str) -> set[str]:
+    """Module-level names a cell assigns (not those inside functions or comprehensions)."""
+    import ast
+
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    names: set[str] = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return
+        if isinstance(
+            node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        ):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse("\n".join(lines)))
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_but_the_parameters_cell_assigns_a_parameters_name(path):
+    """start(globals()) reads every global named like a parameter: a later cell that assigns
+    one (`model = ...`, `for sparsity in ...`) would feed a stale value to the next start."""
+    from pruning_lib.study.parameters import SHARED, STUDY
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        clash = _globals_assigned(cell.source) & (set(SHARED) | set(STUDY))
+        assert not clash, (path.stem, sorted(clash), cell.source.splitlines()[0])

@@ -101,12 +101,13 @@ def test_one_worker_and_two_give_the_same_results_json_byte_for_byte(tmp_path):
     assert written[1] == written[2]
 
 
-def test_a_failed_run_stops_the_pool_with_its_error(tmp_path):
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_failed_run_stops_the_computation_with_its_error(tmp_path, count):
     settings = smoke_settings(tmp_path)
     experiment = Experiment(settings, progress=False)
     bad = Run.of("oneshot", 0, sparsity=0.3, scope="layer", score="magnitude", pattern="2:4")
     good = plans.dense(settings)
     with pytest.raises(ValueError, match="does not fit pattern='2:4'"):
-        compute(experiment, [good, bad], 1)
+        compute(experiment, [good, bad, plans.dense(settings, seed=1)], count)
     assert experiment.path(good).is_file() and not experiment.path(bad).exists()
     assert os.environ["PRUNING_LIB_WORKERS"] == "1"  # tests compute in their own process

@@ -11,7 +11,7 @@ def at_events(schedule):
 
 def test_exponential_removes_fixed_fraction_of_remaining():
     s = Schedule("exponential", 0.0, 0.5, begin_step=0, end_step=50, frequency=10)
-    assert at_events(s) == [0.0, 0.1294, 0.2421, 0.3402, 0.4257, 0.5]  # PEERS.md
+    assert at_events(s) == [0.0, 0.1294, 0.2421, 0.3402, 0.4257, 0.5]  # by hand
     p = exponential_rate(0.0, 0.5, 5)
     values = [s.sparsity_at(t) for t in s.pruning_steps()]
     for before, after in zip(values, values[1:]):

@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from pruning_lib.study.results import make_records, mean_record
+from pruning_lib.study.records import make_records, mean_record
 from pruning_lib.study.uncertainty import (
     CORRECT,
     difference,
@@ -226,7 +226,7 @@ def test_the_ratio_item_term_matches_a_bootstrap_over_items():
 
 
 def test_retention_pairs_items_where_the_records_hold_them():
-    from pruning_lib.study.results import retention
+    from pruning_lib.study.records import retention
     from pruning_lib.study.uncertainty import ratio_item_term
 
     dense, pruned = ["1101", "1110"], ["1001", "0110"]

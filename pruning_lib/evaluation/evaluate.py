@@ -46,8 +46,8 @@ LM_EVAL_MAX_GEN_TOKS = 256
 
 
 # Token ids per tokenizer and text: a study evaluates the same items hundreds of times, and
-# tokenizing them again was an eighth of each evaluation. Weak keys: a tokenizer that goes
-# away takes its entries with it (an id could be reused by another tokenizer).
+# tokenizing them again would cost about an eighth of each evaluation. Weak keys: a
+# tokenizer that goes away takes its entries with it (an id could be reused by another).
 _ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

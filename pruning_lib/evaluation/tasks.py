@@ -196,8 +196,8 @@ def render_solved(task: str, row: dict[str, Any]) -> str:
         return record.context + record.choices[record.label]
     # The prompt as evaluation shows it, task description included (NQ's "Answer these
     # questions:"), and the first answer. A toy model knows no English: a description it
-    # never read in training is noise before every NQ question, and at some training seeds
-    # it learned no NQ at all (0.015 against 0.64 at another seed; docs/toyworld.md).
+    # never read in training is noise before every NQ question, which a small model may fail
+    # to learn past (docs/toyworld.md).
     prompt = record.prompt
     first = {"nq_open": row.get("answer"), "web_questions": row.get("answers")}.get(task)
     first = first[0] if first is not None else row["answer"]["aliases"][0]

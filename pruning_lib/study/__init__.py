@@ -1,7 +1,9 @@
-"""Layer 3: the study that reproduces arXiv 2310.04573 (toy world, tasks, data, evaluation,
-cached experiments, results, ``pruning-lib reproduce`` and ``compare``, notebook helpers).
+"""Layer 3: the study that reproduces arXiv 2310.04573 (the toy world, runs, kinds, plans,
+the process pool, results, ``pruning-lib reproduce``, ``compute`` and ``compare``, notebook
+helpers).
 
-Imports the library and the training layer; nothing below imports it. See ``docs/design.md``.
+Imports the library, the training layer and the evaluation layer; nothing below imports it.
+See ``docs/design.md``.
 
 Importing it pins torch's AVX2 CPU kernels on x86 (``pruning_lib._cpu``), before any torch
 operation of the study: its results are the same bit for bit on every x86 machine. And it

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .plans import percent, structured_label
-from .results import QA_TASKS, mean_fall
+from .records import QA_TASKS, mean_fall
 
 MEASURED = Path(__file__).resolve().parent / "reference" / "benchmarks"
 BENCHMARK_FILES = ("sparse_kernels", "structured")  # needed; gpu_semi_structured if measured
@@ -55,6 +55,18 @@ def speedup_range(kernels: dict[str, Any], sparsity: float, tokens: int) -> tupl
     if not values:
         raise ValueError(f"no sparse-kernel measurement at sparsity={sparsity}, tokens={tokens}")
     return min(values), max(values)
+
+
+def csr_size_factor(sparsity: float) -> float:
+    """Bytes of a CSR matrix over its dense bytes, for large matrices: each kept weight
+    costs 4 bytes of float32 value and 8 of int64 column index, against 4 dense (the row
+    pointers, one per row, are left out).
+
+    Example:
+        >>> csr_size_factor(0.5), round(csr_size_factor(0.95), 2)
+        (1.5, 0.15)
+    """
+    return (4 + 8) * (1 - sparsity) / 4
 
 
 def quality_change(study: dict[str, Any], variant: str, sparsity: float) -> tuple[float, float]:
@@ -113,8 +125,7 @@ def answer_rows(
                 f"unstructured {sparsity:g}, CSR kernels",
                 f"{one[0]:.2f}-{one[1]:.2f}x / {prompt[0]:.2f}-{prompt[1]:.2f}x (matmuls)",
                 one[0],
-                # CSR: 4 bytes of value + 8 of int64 index per kept weight, against 4 dense.
-                f"x{3 * (1 - sparsity):.2f} of the matrices",
+                f"x{csr_size_factor(sparsity):.2f} of the matrices",
                 "magnitude unstructured fine-tuned",
                 sparsity,
             )

@@ -23,7 +23,7 @@ BASELINE_VERSION = 2  # bump when the training recipe or corpus changes: old cac
 # 2: NQ's training lines carry the task description its evaluation prompts begin with
 # The tutorial's baselines of seeds 0 and 1, trained once and committed (safetensors, 4 MB
 # each): a fresh clone starts from them instead of training for minutes. They are what
-# training gives bit for bit (tests/test_baseline_retrain.py, run by `make test`).
+# training gives bit for bit (`pytest -m retrain` in tests/test_baseline_retrain.py retrains them).
 COMMITTED = Path(__file__).resolve().parent / "reference" / "baselines"
 
 

@@ -11,15 +11,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from .files import OUT_ENV, runs_dir
 
 
 def default_reference() -> Path:
     return Path(__file__).resolve().parent / "reference" / "tutorial_results.json"
 
 
+OUT_HELP = (
+    "where runs/ go: <out>/<profile>/ and the cache <out>/cache/ (default: ./runs, or the "
+    "checkout's runs/ when working inside it; also $PRUNING_LIB_OUT)"
+)
 RECORD_KEYS = ("variant", "sparsity", "task", "metric")
 NUMBER_KEYS = ("mean", "ci_low", "ci_high")
 
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures). Notebooks whose outputs are current are skipped.",
     )
     rep.add_argument("profile", help="a YAML parameter file, e.g. params/tutorial.yaml")
+    rep.add_argument("--out", default=None, help=OUT_HELP)
     rep.add_argument(
         "--no-resume",
         action="store_true",
@@ -116,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "every usable core; `reproduce` does this first, then runs the notebooks.",
     )
     com.add_argument("profile", help="a YAML parameter file, e.g. params/tutorial.yaml")
+    com.add_argument("--out", default=None, help=OUT_HELP)
     cmp_ = sub.add_parser(
         "compare",
         help="compare a results.json with the reference",
@@ -124,13 +133,21 @@ def main(argv: list[str] | None = None) -> int:
         "their difference is within its 95% interval (seeds and items of both runs). "
         "Exit status 0 when every record agrees, 1 otherwise.",
     )
-    cmp_.add_argument("results", help="path of a results.json written by reproduce")
+    cmp_.add_argument(
+        "results",
+        nargs="?",
+        default=None,
+        help="path of a results.json written by reproduce (default: <out>/tutorial/results.json)",
+    )
+    cmp_.add_argument("--out", default=None, help=OUT_HELP)
     cmp_.add_argument(
         "--reference",
         default=None,
         help="reference results.json (default: the committed tutorial results)",
     )
     args = parser.parse_args(argv)
+    if args.out is not None:  # the notebooks and the pool's workers inherit it
+        os.environ[OUT_ENV] = str(Path(args.out).resolve())
     try:
         if args.command == "reproduce":
             from . import reproduce
@@ -165,7 +182,7 @@ def _read_json(path: str | Path, what: str) -> dict[str, Any]:
 def _compare_command(args) -> int:
     from .tables import format_table
 
-    results = _read_json(args.results, "results file")
+    results = _read_json(args.results or runs_dir("tutorial") / "results.json", "results file")
     reference = _read_json(args.reference or default_reference(), "reference file")
     rows, ok = compare(results, reference)
     columns = ["record", "ours", "reference", "difference", "noise", "within"]

@@ -101,7 +101,7 @@ class ModelConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation on the six tasks (``evaluate.py``)."""
+    """Evaluation on the six tasks (``pruning_lib.evaluation.evaluate``)."""
 
     section = "eval"
     batch_size: int = bounded(32, 1, 65536)

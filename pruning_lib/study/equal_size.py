@@ -31,14 +31,14 @@ from typing import Any
 from ..efficiency import parameter_counts
 from ..evaluation.tasks import TASK_NAMES
 from .kinds import nonzero
-from .results import QA_TASKS, make_records, mean_record
+from .records import QA_TASKS, make_records, mean_record
 from .uncertainty import paired, verdict
 
 SMALL_VARIANTS = (("dense", 0.0), ("magnitude unstructured fine-tuned", 0.5), ("dense-small", 0.5))
 
 
 def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) -> dict[str, Any]:
-    """The study's records (see ``results.make_records``) and the size of each variant's
+    """The study's records (see ``records.make_records``) and the size of each variant's
     model, from its results (``compute(experiment, plans.equal_size(...))``: by seed, then
     (variant, sparsity)). A structured fraction that is not matched to a sparsity is keyed
     by the share of the prunable weights it removes. Dense-small runs only at its own seeds
@@ -88,7 +88,7 @@ def _records(study: dict[str, Any], *variants: str) -> list[dict[str, Any]]:
 
 
 def mean_of(study: dict[str, Any], variant: str, sparsity: float, tasks=QA_TASKS) -> dict:
-    """The record of ``variant``'s mean score over ``tasks`` (see ``results.mean_record``)."""
+    """The record of ``variant``'s mean score over ``tasks`` (see ``records.mean_record``)."""
     return mean_record(_records(study, variant), variant, sparsity, tasks)
 
 

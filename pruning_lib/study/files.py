@@ -1,7 +1,11 @@
-"""Paths and atomic writes of the study: where a checkout keeps its runs and cache, and JSON
-or folders written under a temporary name and renamed, so a failure never leaves half a file.
+"""Paths and atomic writes of the study: where runs and the cache go, and JSON or folders
+written under a temporary name and renamed, so a failure never leaves half a file.
 
-Imports nothing heavy (no torch), so every module can use it.
+Outputs go where the user is: ``runs/`` in the current folder, or, when working inside a
+checkout of the repository (its root, ``notebooks/``...), the checkout's ``runs/``, so that
+``make reproduce`` and the notebooks share one. ``$PRUNING_LIB_OUT`` (what ``--out`` sets)
+chooses another folder; ``$PRUNING_LIB_CACHE`` (or a profile's ``cache_dir``) moves the cache
+alone. Imports nothing heavy (no torch), so every module can use it.
 """
 
 from __future__ import annotations
@@ -20,19 +24,30 @@ def repo_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
+OUT_ENV = "PRUNING_LIB_OUT"
+
+
+def out_dir() -> Path:
+    """``$PRUNING_LIB_OUT``; else ``runs/`` of the checkout when the current folder is inside
+    it; else ``./runs``."""
+    if os.environ.get(OUT_ENV):
+        return Path(os.environ[OUT_ENV]).resolve()
+    here, root = Path.cwd().resolve(), repo_root()
+    if root is not None and (here == root or root in here.parents):
+        return root / "runs"
+    return here / "runs"
+
+
 def default_cache_dir() -> Path:
-    """``$PRUNING_LIB_CACHE``, else ``runs/cache`` in the checkout, else ``~/.cache``."""
+    """``$PRUNING_LIB_CACHE``, else ``cache/`` in :func:`out_dir`."""
     if os.environ.get("PRUNING_LIB_CACHE"):
         return Path(os.environ["PRUNING_LIB_CACHE"])
-    root = repo_root()
-    if root is not None:
-        return root / "runs" / "cache"
-    return Path.home() / ".cache" / "pruning-lib"
+    return out_dir() / "cache"
 
 
 def runs_dir(profile: str) -> Path:
-    root = repo_root() or Path.cwd()
-    return root / "runs" / profile
+    """Where a profile's results go: ``<out>/<profile>``."""
+    return out_dir() / profile
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -1,12 +1,13 @@
-"""Tokenizer, the small GPT-2, loading hub models, and the cached baseline.
+"""Tokenizer, the small GPT-2 and its meta-device skeleton, loading and saving models.
 
 - :func:`train_tokenizer`: a byte-level BPE trained with ``tokenizers`` on a corpus,
   wrapped as a ``PreTrainedTokenizerFast`` (so it saves and loads like any hub tokenizer).
 - :func:`small_gpt`: a ``GPT2LMHeadModel`` from a :class:`ModelConfig`.
 - :func:`load_causal_lm`: any ``AutoModelForCausalLM`` from a hub name or a local folder,
   safetensors only, ``trust_remote_code=False``.
-- :func:`save_model` / :func:`load_model`: a model and tokenizer folder, written under a
-  temporary name and renamed, so a failed save never leaves half a model over a good one.
+- :func:`skeleton`: a profile's model on the meta device: its structure, no weights.
+- :func:`save_model`: a model and tokenizer folder, written under a temporary name and
+  renamed, so a failed save never leaves half a model over a good one.
 """
 
 from __future__ import annotations

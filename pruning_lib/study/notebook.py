@@ -22,6 +22,7 @@ from .configs import load_profile
 from .experiment import Experiment
 from .files import repo_root
 from .parameters import check_parameters, defaults, parameters_in
+from .plans import preflight
 from .pool import compute
 from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
@@ -53,6 +54,7 @@ def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     values = profile_values(namespace.get("profile", "tutorial"))
     values.update(parameters_in(namespace))
     settings, _ = check_parameters(values)
+    preflight(settings)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import transformers

@@ -2,7 +2,7 @@
 ``pruning-lib reproduce`` share.
 
 - :class:`Settings`: the parameters every notebook shares (model, data, training,
-  evaluation); they shape the cached experiments, so they form the cache key.
+  evaluation); the settings a run's kind lists in ``runs.SHAPED_BY`` are in its cache key.
 - :class:`StudyParameters`: the parameters of single notebooks (sparsities, thresholds,
   schedules, L1 λ values, latency), with their ranges and relations.
 
@@ -62,7 +62,7 @@ class Settings:
     calibration_sequences: int = bounded(128, 1, 10**6)  # Wanda: windows of the corpus
     eval_limit: int | None = bounded(None, 1, 10**8)  # first N items of each evaluation set
     eval_batch_size: int = bounded(32, 1, 65536)
-    cache_dir: str | None = None  # default: runs/cache in the checkout
+    cache_dir: str | None = None  # default: cache/ of the output folder (files.out_dir)
 
     def check(self) -> None:
         check_profile_name(self.profile)
@@ -81,7 +81,7 @@ class Settings:
 
 @dataclass
 class StudyParameters:
-    """Parameters of single notebooks (02 to 08); defaults are the tutorial's."""
+    """Parameters of single notebooks (02 to 10); defaults are the tutorial's."""
 
     section = SECTION
     thresholds: list[float] = bounded_items([0.0, 0.02, 0.04, 0.06, 0.08, 0.1], 0)  # 02: |w|
@@ -103,12 +103,12 @@ class StudyParameters:
     sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
     seeds: list[int] = bounded_items([0, 1, 2, 3], 0, MAX_SEED)  # 07: main sweep
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
-    # 09: the grid (params/study.yaml adds 0.7: two minutes a seed)
+    # 09, 10: the equal-size study's sparsities (params/study.yaml adds 0.7) and seeds
     equal_size_sparsities: list[float] = bounded_items([0.5], 0, 1, high_open=True)
-    equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)  # 09: the grid's seeds
-    dense_small_seeds: list[int] = bounded_items([], 0, MAX_SEED, empty=True)  # 09: dense toy
-    # model of the pruned size trained from scratch at these seeds (7 min each; [] for none:
-    # the tutorial leaves it to params/study.yaml, so that a fresh clone runs in 30 minutes)
+    equal_size_seeds: list[int] = bounded_items([0, 1, 2], 0, MAX_SEED)
+    # 09: a dense toy model of the pruned size trained from scratch at these seeds (minutes
+    # each; the tutorial trains none, params/study.yaml three)
+    dense_small_seeds: list[int] = bounded_items([], 0, MAX_SEED, empty=True)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
@@ -188,6 +188,14 @@ def check_parameters(values: dict[str, Any]) -> tuple[Settings, StudyParameters]
         raise ValueError(
             f"{SECTION}: unknown key {unknown[0]!r}; allowed keys: "
             f"{', '.join(sorted(SHARED + STUDY))}"
+        )
+    pattern = values.get("pattern")
+    if isinstance(pattern, int) and not isinstance(pattern, bool) and pattern % 60:
+        # YAML 1.1 reads an unquoted 2:4 as a number in base 60: 2 * 60 + 4 = 124.
+        n, m = divmod(pattern, 60)
+        raise ValueError(
+            f"{SECTION}.pattern={pattern} is a number: YAML reads an unquoted {n}:{m} as "
+            f"{pattern} (base 60); quote it: pattern: '{n}:{m}'"
         )
     settings = from_dict(Settings, {k: v for k, v in values.items() if k in SHARED})
     study = from_dict(StudyParameters, {k: v for k, v in values.items() if k in STUDY})

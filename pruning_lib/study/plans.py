@@ -26,9 +26,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from ..patterns import parse_pattern
 from ..schedules import Schedule
 from ..structured import mlp_shape
-from ..weights import prunable_refs
+from ..weights import input_axes, prunable_refs, resolve
 from .kinds import SCAN_ITEMS
 from .model import skeleton
 from .parameters import Settings, StudyParameters
@@ -61,19 +62,17 @@ def dense(settings: Settings, seed: int | None = None) -> Run:
     return Run.of("dense", _seed(settings, seed))
 
 
-def _curve(settings: Settings, seed: int) -> tuple[int, ...]:
+def _curve(settings: Settings, seed: int, steps: int) -> tuple[int, ...]:
     # At the profile's seed only: notebook 06 plots those curves; the tables read final
     # scores, and a curve costs three evaluations a fine-tuning.
-    return curve(settings.finetune_steps) if seed == settings.seed else ()
+    return curve(steps) if seed == settings.seed else ()
 
 
-def control(settings: Settings, seed: int | None = None) -> Run:
-    """The dense model fine-tuned as long as a pruned one: the reference of recovery (with
-    its recovery curve at the profile's seed)."""
-    seed = _seed(settings, seed)
-    return Run.of(
-        "control", seed, steps=settings.finetune_steps, checkpoints=_curve(settings, seed)
-    )
+def control(settings: Settings, seed: int | None = None, steps: int | None = None) -> Run:
+    """The dense model fine-tuned as long as a pruned one (``steps``, default the profile's
+    ``finetune_steps``): the reference of recovery, with its curve at the profile's seed."""
+    seed, steps = _seed(settings, seed), settings.finetune_steps if steps is None else steps
+    return Run.of("control", seed, steps=steps, checkpoints=_curve(settings, seed, steps))
 
 
 def _pruning(settings, sparsity, scope, score, pattern) -> dict:
@@ -107,11 +106,13 @@ def finetuned(
     score: str | None = None,
     pattern: str | None = None,
     checkpoints: Iterable[int] | None = None,
+    steps: int | None = None,
 ) -> Run:
-    """:func:`oneshot`, then ``finetune_steps`` with the masks held, evaluated at
-    ``checkpoints`` (default: the :func:`curve` at the profile's seed, none at others)."""
-    steps, seed = settings.finetune_steps, _seed(settings, seed)
-    points = _curve(settings, seed) if checkpoints is None else checkpoints
+    """:func:`oneshot`, then ``steps`` (default: the profile's ``finetune_steps``) with the
+    masks held, evaluated at ``checkpoints`` (default: the :func:`curve` at the profile's
+    seed, none at the others)."""
+    seed, steps = _seed(settings, seed), settings.finetune_steps if steps is None else steps
+    points = _curve(settings, seed, steps) if checkpoints is None else checkpoints
     points = tuple(sorted({int(c) for c in points if 1 <= int(c) <= steps}))
     args = _pruning(settings, sparsity, scope, score, pattern)
     return Run.of("finetuned", seed, steps=steps, checkpoints=points, **args)
@@ -174,6 +175,35 @@ def mlp_fraction(model, sparsity: float) -> float:
             "runs need a sparsity whose count the MLP neurons can give"
         )
     return neurons / width
+
+
+def preflight(settings: Settings) -> None:
+    """Refuse, before any work, what the settings' own values cannot show: a GPU that is not
+    there, or an N:M pattern whose M does not divide every prunable weight's input
+    dimension (read off the model's structure)."""
+    if settings.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                "notebook parameters.device='cuda' but torch sees no GPU here; allowed: "
+                "device: cpu or auto (slow for a hub model), or the tutorial profile"
+            )
+    nm = parse_pattern(settings.pattern)
+    if nm is not None:
+        model = skeleton(settings)
+        refs = prunable_refs(model)
+        axes = input_axes(model, refs)
+        shapes = {
+            name: resolve(ref).shape[:: 1 if axes[name] else -1] for name, ref in refs.items()
+        }
+        try:
+            nm.check_shapes(shapes)
+        except ValueError as error:
+            raise ValueError(
+                f"notebook parameters.pattern={settings.pattern!r} does not fit the model: "
+                f"{error}; allowed: an N:M whose M divides every input dimension"
+            ) from None
 
 
 def matched_fraction(settings: Settings) -> float:
@@ -286,7 +316,7 @@ def schedules(
     high_sparsity: float,
 ) -> dict:  # fmt: skip
     """Notebook 04: each kind of schedule to ``target``, and constant and cubic to
-    ``high_sparsity``; ``schedules`` holds the schedules themselves (to plot)."""
+    ``high_sparsity``."""
     made = {
         "target": {kind: Schedule(kind, initial, target, 0, end_step, frequency) for kind in kinds},
         "high": {

@@ -21,6 +21,7 @@ import ast
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .configs import load_profile
-from .files import repo_root, write_json
+from .files import OUT_ENV, out_dir, repo_root, runs_dir, write_json
 from .parameters import SHARED, check_parameters, defaults
 
 NOTEBOOK_ORDER = (
@@ -86,8 +87,9 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
 
     Raises ValueError (one line) for a missing or empty file, bad YAML, an unknown or
     shadowed key, a value of the wrong type or range, relations that do not hold
-    (``initial_sparsity`` above ``target_sparsity``), a path that does not exist, or a
-    notebook that does not exist. Nothing is written before these checks pass.
+    (``initial_sparsity`` above ``target_sparsity``), a path that does not exist, a notebook
+    that does not exist, a GPU asked for and not there, or an N:M pattern the model's
+    weights cannot take (``plans.preflight``). Nothing is written before these checks pass.
     """
     name = Path(profile_path).name
     profile = load_profile(profile_path)
@@ -108,7 +110,10 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
     try:
         # One schema: types, ranges, relations, paths; the sweep's sparsities always, so a
         # pattern such as 2:4 meets the default sparsities it cannot reach before any work.
-        check_parameters({"sparsities": defaults()["sparsities"], **values})
+        settings, _ = check_parameters({"sparsities": defaults()["sparsities"], **values})
+        from .plans import preflight
+
+        preflight(settings)  # a GPU that is not there, a pattern the model cannot take
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     merged = {**defaults(), **values}
@@ -174,7 +179,9 @@ def run(profile_path: str | Path, resume: bool = True, log=print, workers: int |
 
     profile, jobs, _ = plan(profile_path)
     root = root_dir()
-    out = root / "runs" / profile
+    # The notebooks run in notebooks/: they find the same folder through the environment.
+    os.environ[OUT_ENV] = str(out_dir())
+    out = runs_dir(profile)
     notebooks_out = out / "notebooks"
     notebooks_out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.json"
@@ -200,7 +207,7 @@ def run(profile_path: str | Path, resume: bool = True, log=print, workers: int |
         write_json(state_path, state)
         log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
     minutes = (time.perf_counter() - started) / 60
-    log(f"finished in {minutes:.1f} min; results in {out.relative_to(root)}/")
+    log(f"finished in {minutes:.1f} min; results in {out}/")
     return out
 
 
@@ -238,7 +245,7 @@ def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
         raise ReproduceError(
             f"{job.output}: cell {error.cell_index} failed with {error.ename}: "
             f"{error.evalue.strip().splitlines()[-1] if error.evalue.strip() else ''} "
-            f"(the executed notebook is {failed.relative_to(root)})"
+            f"(the executed notebook is {failed})"
         ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -15,24 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..efficiency import parameter_counts
+from ..evaluation.evaluate import main_metric
 from ..evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
 from . import report
 from .files import write_json
-from .uncertainty import (
-    CORRECT,
-    half,
-    mean_item_term,
-    paired,
-    ratio_item_term,
-    summarize,
-    t95,
-    verdict,
-)
+from .records import COMPLETION_TASKS, QA_TASKS, find, make_records, mean_fall, retention
+from .uncertainty import half, paired, verdict
 
 VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
-QA_TASKS = ("nq_open", "web_questions", "trivia_qa")
-COMPLETION_TASKS = ("lambada", "story_cloze", "hellaswag")
-MAIN_METRIC = {"lambada": "acc", "story_cloze": "acc", "hellaswag": "acc"}  # else exact_match
 # Table column -> (task, metric, scale of the printed number)
 COLUMNS = {
     "LAMBADA (acc)": ("lambada", "acc", 100),
@@ -47,68 +37,6 @@ TABLE_COLUMNS = {
     "table_3": ["model", "pr%", "nparams", *report.COMPLETION_COLUMNS],
     "table_4": ["model", "pr%", "nparams", *report.QA_COLUMNS],
 }
-
-
-def main_metric(task: str) -> str:
-    return MAIN_METRIC.get(task, "exact_match")
-
-
-def make_records(sweeps: list[dict], n_items: dict[str, int]) -> list[dict[str, Any]]:
-    """One record per (variant, sparsity, task, metric) over the seeds' sweeps."""
-    records = []
-    for variant, sparsity in sweeps[0]:
-        scores = [sweep[(variant, sparsity)]["scores"] for sweep in sweeps]
-        for task in TASK_NAMES:
-            for metric in scores[0][task]:
-                if metric in ("chance", CORRECT):
-                    continue
-                items = None if metric == "ppl" else n_items[task]  # ppl is not a fraction
-                record = {"variant": variant, "sparsity": sparsity, "task": task}
-                record["metric"] = metric
-                record.update(summarize([s[task][metric] for s in scores], items))
-                record["n_items"] = items
-                if metric == main_metric(task) and all(CORRECT in s[task] for s in scores):
-                    record[CORRECT] = [s[task][CORRECT] for s in scores]  # one string a seed
-                records.append(record)
-    return records
-
-
-def find(records: list[dict], variant: str, sparsity: float, task: str, metric: str) -> dict:
-    for r in records:
-        if (r["variant"], r["sparsity"], r["task"], r["metric"]) == (
-            variant,
-            sparsity,
-            task,
-            metric,
-        ):
-            return r
-    raise KeyError(f"no record for {variant} at {sparsity}, {task} {metric}")
-
-
-def mean_record(records: list[dict], variant: str, sparsity: float, tasks) -> dict[str, Any]:
-    """The mean main score of ``tasks`` as one record: its per-seed values, and an item term
-    from each task's (independent sets: the root of the sum of squares over the count)."""
-    parts = [find(records, variant, sparsity, t, main_metric(t)) for t in tasks]
-    per_seed = zip(*(p["values"] for p in parts), strict=True)
-    values = [sum(scores) / len(parts) for scores in per_seed]
-    seeds = summarize(values)
-    items = mean_item_term([(p["mean"], p["n_items"]) for p in parts])
-    width = math.hypot(half(seeds), items)
-    return {
-        **seeds,
-        "ci_low": seeds["mean"] - width,
-        "ci_high": seeds["mean"] + width,
-        "item_half": items,
-        "parts": parts,  # so that a paired difference can pair item by item, task by task
-    }
-
-
-def mean_fall(records: list[dict], base: str, variant: str, sparsity: float, tasks):
-    """The mean main score of ``tasks`` under ``base`` (at sparsity 0) minus under
-    ``variant`` at ``sparsity``, paired by seed: (value, 95% half-width)."""
-    return paired(
-        mean_record(records, base, 0.0, tasks), mean_record(records, variant, sparsity, tasks)
-    )
 
 
 def collect(experiment, sweeps: dict[int, dict[tuple[str, float], Any]]) -> dict[str, Any]:
@@ -254,28 +182,6 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
             }
         )
     return checks
-
-
-def retention(records: list[dict], variant: str, sparsity: float, task: str, base: str):
-    """Score / base score seed by seed: the mean ratio and its 95% half-width (the t
-    interval over seeds, and the items' term of the ratio: item by item where both records
-    hold their outcomes, ``uncertainty.ratio_item_term``, else both runs' terms carried
-    through the ratio as if independent)."""
-    metric = main_metric(task)
-    a = find(records, variant, sparsity, task, metric)
-    b = find(records, base, 0.0, task, metric)
-    if min(b["values"]) <= 0:
-        return float("nan"), float("nan")
-    ratios = [x / y for x, y in zip(a["values"], b["values"], strict=True)]
-    k = len(ratios)
-    centre = sum(ratios) / k
-    seeds = t95(k - 1) * summarize(ratios)["sd"] / math.sqrt(k) if k > 1 else 0.0
-    if CORRECT in a and CORRECT in b:
-        items = ratio_item_term(a[CORRECT], b[CORRECT])
-    else:
-        relative = math.hypot(a["item_half"] / max(a["mean"], 1e-12), b["item_half"] / b["mean"])
-        items = centre * relative
-    return centre, math.hypot(seeds, items)
 
 
 def figures(results: dict[str, Any], out: Path) -> list[Path]:

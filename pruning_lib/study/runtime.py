@@ -74,15 +74,15 @@ def describe_environment() -> str:
 
 
 def check_cpu_kernels() -> None:
-    """Warn where torch chose its AVX-512 CPU kernels before ``pruning_lib`` could pin the
+    """Warn where torch chose its AVX-512 CPU kernels before ``pruning_lib.study`` could pin the
     AVX2 ones (a torch operation ran first): results then differ in the last bits from those
     of other machines and from the committed notebooks (see ``pruning_lib/_cpu.py``)."""
     if cpu_kernels().startswith("AVX512") and os.environ.get("ATEN_CPU_CAPABILITY") == "avx2":
         warnings.warn(
-            "torch uses its AVX-512 CPU kernels: a torch operation ran before pruning_lib was "
-            "imported, so its AVX2 pin came too late and CPU results will differ in the last "
-            "bits from other machines'. Import pruning_lib first, or start Python with "
-            "ATEN_CPU_CAPABILITY=avx2.",
+            "torch uses its AVX-512 CPU kernels: a torch operation ran before "
+            "pruning_lib.study was imported, so its AVX2 pin came too late and CPU results "
+            "will differ in the last bits from other machines'. Import pruning_lib.study "
+            "first, or start Python with ATEN_CPU_CAPABILITY=avx2.",
             RuntimeWarning,
             stacklevel=3,  # the notebook cell that called start()
         )

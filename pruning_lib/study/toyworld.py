@@ -8,7 +8,8 @@ each of six relations (home town, job, pet, sport, colour, food). From it we gen
   activity passages and passages whose last word repeats an earlier one;
 - a validation corpus from the same distribution;
 - six evaluation sets, as rows in the schemas of the paper's hub datasets (see
-  ``tasks.py``): LAMBADA-, StoryCloze-, HellaSwag-, NQ-, WebQ- and TriviaQA-like.
+  ``pruning_lib.evaluation.tasks``): LAMBADA-, StoryCloze-, HellaSwag-, NQ-, WebQ- and
+  TriviaQA-like.
   The QA sets ask the (person, relation) pairs whose Q/A lines were held out of
   training, so a model must recall facts it only read in biographies. The choice sets
   ask the same held-out facts as a ranking of stated endings: StoryCloze-like, a story
@@ -18,8 +19,8 @@ each of six relations (home town, job, pet, sport, colour, food). From it we gen
 
 The same seed gives byte-identical output; no evaluation passage occurs verbatim in
 training; every fact a question asks is stated in training. The choice sets draw from
-streams of their own, so that redesigning them left the corpus, and the trained baselines,
-as they were (``EVAL_VERSION`` counts the designs of the evaluation sets). Why these sizes
+streams of their own, so that changing them leaves the corpus, and the trained baselines,
+as they are (``EVAL_VERSION`` counts the designs of the evaluation sets). Why these sizes
 and sets, with the measurements of the designs tried: ``docs/toyworld.md``.
 
 Example:
@@ -294,9 +295,8 @@ def _eval_sets(
 
     people = world.people
     sets["lambada"] = unique_rows(lambda r, i: _passage_row(r, people), "lambada", rng)
-    # World version 2's choice sets (wrong endings from another situation or activity:
-    # topic matching solved them) are still drawn from the world's stream and kept out of
-    # training, so that the corpus, and the committed baselines, stay those of version 2.
+    # The retired choice sets of world version 2 are still drawn from the world's stream and
+    # kept out of training, so the corpus stays the one the committed baselines learned.
     retired_rows = {
         "story_cloze": unique_rows(
             lambda r, i: _story_row(r, r.choice(people), len(seen)), "story_cloze", rng

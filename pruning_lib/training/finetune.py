@@ -164,7 +164,7 @@ def train(
 
     Args:
         model: a causal LM that returns ``.loss`` when given ``labels``.
-        stream: the 1-D token stream (``data.token_stream``).
+        stream: the 1-D token stream (``pruning_lib.evaluation.data.token_stream``).
         config: steps, batch size, learning rate... (validated first).
         block_size: tokens per training window.
         hooks: pruning and regularization seams (see module docstring).

@@ -1,7 +1,7 @@
 """The pruning recipes, each once: one-shot, iterative, scheduled, L1-then-prune.
 
 Each recipe is a :class:`~pruning_lib.prune.Pruner` plus the training loop; the
-notebooks' ``Experiment`` only caches what these return.
+study's kinds (``study/kinds.py``) prepare their inputs and evaluate what they return.
 
 - :func:`oneshot`: prune to a sparsity at once, by a score (magnitude, Wanda, random) and a
   pattern (unstructured, N:M); then fine-tune with :func:`finetune`;
@@ -252,8 +252,8 @@ def l1_then_prune(
     before training starts. ``proximal=True`` trains with the proximal step
     (:class:`~pruning_lib.regularization.ProximalL1`, exact zeros) instead of the penalty in
     the loss. ``after_l1(model)`` and ``after_pruning(model)``, when given,
-    are called at those points and their return values kept in ``extra`` (the notebooks
-    evaluate there).
+    are called at those points and their return values kept in ``extra`` (the study's ``l1``
+    kind evaluates there).
     """
     given = [x is not None for x in (sparsity, threshold, q)]
     if sum(given) != 1:
