@@ -43,7 +43,7 @@ browser-deps: setup
 		|| echo "browser-deps: install Debian's chromium to run the browser test"; }
 
 unit: setup
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n 2 -m "not slow"
 
 reproduce: setup
 	$(VENV)/bin/pruning-lib reproduce $(PROFILE)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import bounded, bounded_items, from_dict
+from ..evaluation.tasks import TASK_NAMES
 from ..patterns import parse_pattern
 
 MAX_STEPS = 10**7  # a bound on every step count: a typo such as 1e23 is refused, not run
@@ -67,11 +68,15 @@ class Settings:
     def check(self) -> None:
         check_profile_name(self.profile)
         pattern_sparsity(self.pattern)
-        if self.datasets not in ("toy", "hub") and not Path(self.datasets).is_dir():
-            raise ValueError(
-                f"{SECTION}.datasets={self.datasets!r} is not allowed; choose 'toy', 'hub' or "
-                "an existing folder of <task>.jsonl files in the hub schemas"
-            )
+        if self.datasets not in ("toy", "hub"):
+            folder = Path(self.datasets)
+            missing = [t for t in TASK_NAMES if not (folder / f"{t}.jsonl").is_file()]
+            if missing:
+                raise ValueError(
+                    f"{SECTION}.datasets={self.datasets!r} is not allowed: no {missing[0]}.jsonl "
+                    "there; choose 'toy', 'hub' or an existing folder of <task>.jsonl files in "
+                    "the hub schemas"
+                )
         if self.corpus not in ("toy", "hub") and not Path(self.corpus).is_file():
             raise ValueError(
                 f"{SECTION}.corpus={self.corpus!r} is not allowed; choose 'toy', 'hub' or an "

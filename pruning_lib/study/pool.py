@@ -65,11 +65,17 @@ def compute(experiment: Experiment, plan, workers_: int | None = None):
     :func:`workers`). A failed run stops the others and raises its error; what was done is
     cached.
     """
-    runs = runs_in(plan)
-    missing = [run for run in runs if not experiment.path(run).is_file()]
+    fill(experiment, plan, workers_)
+    return _results(experiment, plan)
+
+
+def fill(experiment: Experiment, plan, workers_: int | None = None) -> int:
+    """Compute the runs of ``plan`` that are not cached yet (see :func:`compute`), without
+    reading any result back; returns how many were computed."""
+    missing = [run for run in runs_in(plan) if not experiment.path(run).is_file()]
     if missing:
         _fill(experiment, missing, workers(experiment.settings) if workers_ is None else workers_)
-    return _results(experiment, plan)
+    return len(missing)
 
 
 def _results(experiment: Experiment, plan):

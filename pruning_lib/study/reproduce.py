@@ -11,8 +11,8 @@ sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks wr
 - A failure names the notebook and the cell, keeps every earlier output, and leaves the
   failed notebook beside them as ``<name>.failed.ipynb``.
 - Every run the notebooks ask for (``plans.NOTEBOOK_PLANS``) is computed first, on every
-  usable core (``pool.compute``); the notebooks then run in order, one kernel at a time, and
-  find their runs cached.
+  usable core (``pool.compute``); the notebooks then only read the cache, and run as many
+  at a time as there are workers (a kernel each), reported in order.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import ast
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +160,7 @@ def compute_runs(jobs: list[Job], log=print, workers: int | None = None) -> int:
     """Compute (or find cached) every run of ``jobs``' notebooks, on every usable core;
     returns how many runs the notebooks ask for."""
     from .experiment import Experiment
-    from .pool import compute
+    from .pool import fill
     from .pool import workers as default_workers
 
     if not jobs:
@@ -169,15 +171,20 @@ def compute_runs(jobs: list[Job], log=print, workers: int | None = None) -> int:
     missing = sum(not experiment.path(run).is_file() for run in runs)
     count = default_workers(settings) if workers is None else workers
     log(f"{len(runs)} runs, {missing} to compute on {count} worker(s)")
-    compute(experiment, runs, count)
+    fill(experiment, runs, count)
     return len(runs)
 
 
 def run(profile_path: str | Path, resume: bool = True, log=print, workers: int | None = None):
-    """Compute the profile's runs, then run its notebooks; returns ``runs/<profile>/``."""
-    import papermill
+    """Compute the profile's runs, then run its notebooks; returns ``runs/<profile>/``.
 
-    profile, jobs, _ = plan(profile_path)
+    Every run is computed first (:func:`compute_runs`); the notebooks then only read the
+    cache, so they run on the same number of workers, each in its own kernel, and are
+    reported in order.
+    """
+    from .pool import workers as default_workers
+
+    profile, jobs, merged = plan(profile_path)
     root = root_dir()
     # The notebooks run in notebooks/: they find the same folder through the environment.
     os.environ[OUT_ENV] = str(out_dir())
@@ -194,18 +201,27 @@ def run(profile_path: str | Path, resume: bool = True, log=print, workers: int |
         target = notebooks_out / f"{job.output}.ipynb"
         return resume and state.get(job.output) == stamps[job.output] and target.is_file()
 
-    compute_runs([job for job in jobs if not current(job)], log, workers)
-    for index, job in enumerate(jobs, 1):
-        label = f"[{index}/{len(jobs)}] {job.output}"
-        if current(job):
-            log(f"{label}: current, skipped")
-            continue
-        log(f"{label}: running")
-        tick = time.perf_counter()
-        _execute(papermill, job, root, notebooks_out)
-        state[job.output] = stamps[job.output]
-        write_json(state_path, state)
-        log(f"{label}: done in {time.perf_counter() - tick:.0f} s")
+    todo = [job for job in jobs if not current(job)]
+    compute_runs(todo, log, workers)
+    settings, _ = check_parameters({**defaults(), **{k: merged[k] for k in SHARED}})
+    count = default_workers(settings) if workers is None else workers
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max(1, min(count, len(todo))), mp_context=context) as pool:
+        futures = {j.output: pool.submit(_execute, j, root, notebooks_out) for j in todo}
+        try:
+            for index, job in enumerate(jobs, 1):
+                label = f"[{index}/{len(jobs)}] {job.output}"
+                if job.output not in futures:
+                    log(f"{label}: current, skipped")
+                    continue
+                seconds = futures[job.output].result()
+                state[job.output] = stamps[job.output]
+                write_json(state_path, state)
+                log(f"{label}: done in {seconds:.0f} s")
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
     minutes = (time.perf_counter() - started) / 60
     log(f"finished in {minutes:.1f} min; results in {out}/")
     return out
@@ -225,9 +241,13 @@ class _SharedParameters(logging.Filter):
 _QUIET = _SharedParameters()
 
 
-def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
-    """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``)."""
+def _execute(job: Job, root: Path, notebooks_out: Path) -> float:
+    """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``);
+    returns its seconds."""
+    import papermill
+
     logging.getLogger("papermill").addFilter(_QUIET)  # a no-op once it is there
+    tick = time.perf_counter()
     source = root / "notebooks" / f"{job.notebook}.ipynb"
     tmp = notebooks_out / f".{job.output}.running.ipynb"
     try:
@@ -252,3 +272,4 @@ def _execute(papermill, job: Job, root: Path, notebooks_out: Path) -> None:
         raise
     tmp.replace(notebooks_out / f"{job.output}.ipynb")
     (notebooks_out / f"{job.output}.failed.ipynb").unlink(missing_ok=True)
+    return time.perf_counter() - tick
