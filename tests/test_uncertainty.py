@@ -13,6 +13,7 @@ from pruning_lib.study.uncertainty import (
     item_term,
     paired,
     paired_item_term,
+    ratio_item_term,
     summarize,
     t95,
     verdict,
@@ -244,3 +245,69 @@ def test_retention_pairs_items_where_the_records_hold_them():
         del record[CORRECT]
     _, unpaired = retention(records, "one-shot", 0.5, "nq_open", "dense")
     assert unpaired == pytest.approx((2 / 3) * math.hypot(0.45 / 0.5, 0.4 / 0.75))
+
+
+def test_t95_is_the_three_decimal_table_then_a_series_of_third_order_error():
+    for df in range(1, 31):  # the table: scipy's quantile to three decimals
+        assert t95(df) == round(stats.t.ppf(0.975, df), 3), df
+    for df in (31, 40, 100, 1000, 10_000):  # Cornish-Fisher to 1/df**2: error ~ 2.6/df**3
+        assert abs(t95(df) - stats.t.ppf(0.975, df)) * df**3 < 3, df
+
+
+def test_refusals_say_what_is_wrong_in_one_line():
+    with pytest.raises(ValueError) as error:
+        t95(0)
+    assert str(error.value) == "df=0 is out of range; allowed: [1, inf)"
+    for empty in (half_width, summarize):
+        with pytest.raises(ValueError) as error:
+            empty([])
+        assert str(error.value) == "values=[] is empty; give one score per seed"
+    with pytest.raises(ValueError) as error:
+        paired_item_term(["10"], ["1"])  # one seed each, but strings of two lengths
+    assert str(error.value) == "a and b need one outcome string per seed each, all of one length"
+    with pytest.raises(ValueError) as error:
+        ratio_item_term(["10"], ["00"])
+    assert str(error.value) == "b gets no item right: the ratio mean(a) / mean(b) is undefined"
+    with pytest.raises(ValueError) as error:
+        paired({"values": [0.5, 0.6]}, {"values": [0.5]})
+    assert str(error.value) == "paired records need one value per seed each, for the same seeds"
+
+
+def test_a_score_above_one_counts_as_one_in_the_item_term():
+    assert item_term(1.3, 200) == item_term(1.0, 200)
+
+
+def test_summarize_spread_and_item_half():
+    one = summarize([0.5], n_items=100)
+    assert one["sd"] == 0.0 and one["item_half"] == item_term(0.5, 100)
+    two = summarize([0.5, 0.7], n_items=100)
+    assert two["sd"] == pytest.approx(stats.tstd([0.5, 0.7]))
+    assert summarize([0.5, 0.7])["item_half"] == 0.0  # no items given: e.g. a perplexity
+
+
+def test_ratio_item_term_at_two_seeds_by_the_delta_method():
+    # Two seeds; b gets one item right on average (the sum of its item means is 1).
+    a, b = ["1100", "1000"], ["1000", "1000"]
+    mean_a, mean_b = [1.0, 0.5, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]
+    ratio = sum(mean_a) / sum(mean_b)  # 1.5
+    terms = [x - ratio * y for x, y in zip(mean_a, mean_b)] + [1.0, -ratio]
+    expected = 1.959964 * stats.tstd(terms) / math.sqrt(6) / (sum(mean_b) / 4)
+    assert ratio_item_term(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_paired_at_two_seeds_and_records_without_an_item_term():
+    a = {"values": [0.6, 0.5]}  # no item_half: its item term counts as zero
+    b = {"values": [0.5, 0.3], "item_half": 0.03}
+    value, noise = paired(a, b)
+    seeds = stats.t.ppf(0.975, 1) * stats.sem([0.1, 0.2])
+    assert value == pytest.approx(0.15) and noise == pytest.approx(
+        math.hypot(seeds, 0.03), rel=1e-4
+    )
+    assert paired(b, a)[1] == pytest.approx(noise)
+    # one record a mean over tasks (parts), the other not: the unpaired fallback
+    mean = {"values": [0.6, 0.5], "item_half": 0.04, "parts": []}
+    assert paired(mean, b)[1] == pytest.approx(math.hypot(seeds, 0.04, 0.03), rel=1e-4)
+
+
+def test_a_value_at_the_noise_exactly_is_within_it():
+    assert verdict("the fall", 0.05, 0.05) == "the fall 0.050 is within the noise (±0.050)"
