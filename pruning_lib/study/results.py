@@ -22,7 +22,6 @@ from .files import write_json
 from .records import COMPLETION_TASKS, QA_TASKS, find, make_records, mean_fall, retention
 from .uncertainty import half, paired, verdict
 
-VARIANTS = ("dense", "control", "one-shot", "fine-tuned")
 # Table column -> (task, metric, scale of the printed number)
 COLUMNS = {
     "LAMBADA (acc)": ("lambada", "acc", 100),
