@@ -186,8 +186,6 @@ def run(profile_path: str | Path, resume: bool = True, log=print, workers: int |
 
     profile, jobs, merged = plan(profile_path)
     root = root_dir()
-    # The notebooks run in notebooks/: they find the same folder through the environment.
-    os.environ[OUT_ENV] = str(out_dir())
     out = runs_dir(profile)
     notebooks_out = out / "notebooks"
     notebooks_out.mkdir(parents=True, exist_ok=True)
@@ -207,7 +205,10 @@ def run(profile_path: str | Path, resume: bool = True, log=print, workers: int |
     count = default_workers(settings) if workers is None else workers
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max(1, min(count, len(todo))), mp_context=context) as pool:
-        futures = {j.output: pool.submit(_execute, j, root, notebooks_out) for j in todo}
+        # The notebooks run in notebooks/: they find this output folder through the
+        # environment of their worker (this process's stays as it was).
+        outputs = str(out_dir())
+        futures = {j.output: pool.submit(_execute, j, root, notebooks_out, outputs) for j in todo}
         try:
             for index, job in enumerate(jobs, 1):
                 label = f"[{index}/{len(jobs)}] {job.output}"
@@ -241,10 +242,12 @@ class _SharedParameters(logging.Filter):
 _QUIET = _SharedParameters()
 
 
-def _execute(job: Job, root: Path, notebooks_out: Path) -> float:
-    """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``);
-    returns its seconds."""
+def _execute(job: Job, root: Path, notebooks_out: Path, outputs: str) -> float:
+    """Run one job into ``<output>.ipynb`` (a failed run is kept as ``.failed.ipynb``),
+    its kernel writing under ``outputs``; returns its seconds. Runs in a worker process."""
     import papermill
+
+    os.environ[OUT_ENV] = outputs
 
     logging.getLogger("papermill").addFilter(_QUIET)  # a no-op once it is there
     tick = time.perf_counter()
