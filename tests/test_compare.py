@@ -70,18 +70,38 @@ def test_the_reference_against_itself_agrees(tmp_path, capsys):
     assert code == 0 and "3 of 3 records agree" in out
 
 
+def test_a_reproduction_agrees_only_to_the_tolerance(tmp_path, capsys):
+    # The tutorial is bitwise reproducible: a move far inside the 95% interval is a real
+    # difference, and the default check must catch it.
+    moved = copy.deepcopy(REFERENCE)
+    moved["records"][0]["mean"] += 0.01
+    assert not compare(moved, REFERENCE)[1]
+    assert compare(moved, REFERENCE, tolerance=None)[1]  # the noise rule lets it pass
+    moved["records"][0]["mean"] = REFERENCE["records"][0]["mean"] + 1e-12  # float printing
+    assert compare(moved, REFERENCE)[1]
+    results, reference = tmp_path / "ours.json", tmp_path / "reference.json"
+    reference.write_text(json.dumps(REFERENCE))
+    results.write_text(json.dumps({**REFERENCE, "records": [
+        {**REFERENCE["records"][0], "mean": REFERENCE["records"][0]["mean"] + 0.01},
+        *REFERENCE["records"][1:]]}))  # fmt: skip
+    args = ["compare", str(results), "--reference", str(reference)]
+    assert main(args) == 1 and "2 of 3 records agree to within 1e-09" in capsys.readouterr().out
+    assert main([*args, "--noise"]) == 0
+    assert "3 of 3 records agree within their 95% intervals" in capsys.readouterr().out
+
+
 def test_agreement_is_judged_by_the_combined_interval():
     moved = copy.deepcopy(REFERENCE)
     # NQ: half-widths 0.06 and 0.06 combine to 0.0849; a move of 0.08 agrees, 0.09 does not.
     for shift, agrees in ((0.08, True), (0.09, False), (-0.09, False)):
         moved["records"][0].update(mean=0.60 + shift, ci_low=0.54 + shift, ci_high=0.66 + shift)
-        rows, ok = compare(moved, REFERENCE)
+        rows, ok = compare(moved, REFERENCE, tolerance=None)
         assert ok is agrees
         assert rows[0]["noise"] == pytest.approx(0.06 * 2**0.5)
     # A run with a narrower interval (more seeds) still gets the reference's share.
     narrow = copy.deepcopy(REFERENCE)
     narrow["records"][1].update(mean=0.94, ci_low=0.939, ci_high=0.941)
-    assert compare(narrow, REFERENCE)[1]  # 0.04 <= hypot(0.04, 0.001)
+    assert compare(narrow, REFERENCE, tolerance=None)[1]  # 0.04 <= hypot(0.04, 0.001)
 
 
 def test_a_missing_or_extra_record_or_a_nan_fails(tmp_path, capsys):

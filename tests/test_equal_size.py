@@ -18,7 +18,8 @@ from tests.conftest import smoke_settings
 def test_the_plan_runs_2_4_only_where_it_fits_and_random_one_shot_only(tmp_path):
     settings = smoke_settings(tmp_path)
     runs = plans.equal_size(settings, [0.5, 0.7], [0, 1])[1]
-    grid = [(v, s) for v, s in runs if not v.startswith(("dense", "structured"))]
+    assert runs[("control", 0.0)] == plans.control(settings, 1)  # fine-tuned runs' reference
+    grid = [(v, s) for v, s in runs if not v.startswith(("dense", "structured", "control"))]
     assert ("magnitude 2:4 fine-tuned", 0.5) in grid
     assert not [v for v, s in grid if "2:4" in v and s == 0.7]
     assert not [v for v, s in grid if v.startswith("random") and "fine-tuned" in v]
@@ -108,7 +109,10 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
         round(study["runs"][0][("structured 50% fine-tuned", fifty[0])]["sparsity"], 2)
     ]
     rows = equal_size.rows(study)
-    assert rows[0]["variant"] == "dense" and " ± " in rows[0]["mean QA"]
+    assert rows[0]["variant"] == "dense"
+    for row in rows:  # a score's interval stays inside [0, 1]
+        low, high = (float(x) for x in row["mean QA"].split("[")[1].rstrip("]").split(", "))
+        assert 0.0 <= low <= float(row["mean QA"].split(" ")[0]) <= high <= 1.0
     assert [r["parameters"] for r in rows if r["variant"] == "magnitude 2:4 one-shot"] == [
         r["parameters"] for r in rows if r["variant"] == "magnitude unstructured one-shot"
     ]
@@ -124,5 +128,9 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     value, noise, sentence = equal_size.compare(
         study, ("wanda unstructured one-shot", 0.5), ("magnitude unstructured one-shot", 0.5)
     )
-    assert noise > 0 and f"{value:.3f}" in sentence
-    assert sentence.endswith("cannot separate them") == (abs(value) <= noise)
+    assert noise > 0 and f"{value:+.3f}" in sentence and "(95%, 2 seeds)" in sentence
+    assert ("inconclusive" in sentence) == (abs(value) <= noise)
+    assert sentence.endswith("scores higher") == (abs(value) > noise)
+    assert equal_size.reference("wanda 2:4 fine-tuned") == ("control", 0.0)
+    assert equal_size.reference("structured 50% fine-tuned") == ("control", 0.0)
+    assert equal_size.reference("wanda 2:4 one-shot") == ("dense", 0.0)

@@ -8,8 +8,11 @@ from scipy import stats
 from pruning_lib.study.records import make_records, mean_record
 from pruning_lib.study.uncertainty import (
     CORRECT,
+    Verdicts,
+    beyond,
     difference,
     half_width,
+    interval_text,
     item_term,
     paired,
     paired_item_term,
@@ -58,8 +61,20 @@ def test_difference_and_verdicts():
     assert value == pytest.approx(0.02) and noise == pytest.approx(0.05)
     far = {**b, "mean": 0.50, "ci_low": 0.46, "ci_high": 0.54}
     assert abs(difference(a, far)[0]) > difference(a, far)[1]
-    assert verdict("the fall", 0.02, 0.05) == "the fall 0.020 is within the noise (±0.050)"
-    assert verdict("the fall", -0.08, 0.05).endswith("is beyond the noise (±0.050)")
+    inside = "the fall +0.020 ± 0.050 (95%, 4 seeds): inconclusive, the interval holds zero"
+    assert verdict("the fall", 0.02, 0.05, seeds=4) == inside
+    assert verdict("the fall", -0.08, 0.05, seeds=4) == (
+        "the fall -0.080 ± 0.050 (95%, 4 seeds): beyond the noise"
+    )
+    # One seed: never evidence, whatever the size (the seed-to-seed spread is not in it).
+    for value in (0.02, -0.08):
+        sentence = verdict("the fall", value, 0.05, seeds=1)
+        assert "a hint, not evidence" in sentence and "beyond the noise" not in sentence
+    assert "outside the items' noise" in verdict("the fall", -0.08, 0.05, seeds=1)
+    assert "inside the items' noise" in verdict("the fall", 0.02, 0.05, seeds=1)
+    for seeds in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="seeds="):
+            verdict("the fall", 0.02, 0.05, seeds=seeds)
     assert math.isnan(difference(a, {**b, "mean": float("nan")})[0])
 
 
@@ -310,4 +325,30 @@ def test_paired_at_two_seeds_and_records_without_an_item_term():
 
 
 def test_a_value_at_the_noise_exactly_is_within_it():
-    assert verdict("the fall", 0.05, 0.05) == "the fall 0.050 is within the noise (±0.050)"
+    sentence = verdict("the fall", 0.05, 0.05, seeds=2)
+    assert sentence.endswith("inconclusive, the interval holds zero")
+    assert not beyond(0.05, 0.05, 2) and beyond(0.0501, 0.05, 2) and not beyond(0.9, 0.05, 1)
+
+
+def test_verdicts_count_and_state_the_false_positive_rate():
+    verdicts = Verdicts()
+    assert verdicts.note() == "no verdicts."
+    for value in (0.1, 0.01, -0.2):
+        verdicts("x", value, 0.05, seeds=4)
+    verdicts("y", 0.3, 0.05, seeds=1)
+    note = verdicts.note()
+    # 3 verdicts at 4 seeds, 2 beyond; 5% of 3 is 0.15 by chance; 1 one-seed hint.
+    assert note.startswith("3 verdicts at 4 seeds, each at 95%: 2 beyond the noise.")
+    assert "about 0.2 of them would still come out beyond it by chance" in note
+    assert note.endswith("1 one-seed hint, not evidence.")
+    twenty = Verdicts()
+    for _ in range(20):
+        twenty("x", 0.0, 0.05, seeds=3)
+    assert "0 beyond the noise" in twenty.note() and "about 1.0 of them" in twenty.note()
+
+
+def test_interval_text_keeps_a_score_inside_zero_and_one():
+    assert interval_text({"mean": 0.633, "ci_low": 0.134, "ci_high": 1.132}) == (
+        "0.633 [0.134, 1.000]"
+    )
+    assert interval_text({"mean": 0.02, "ci_low": -0.05, "ci_high": 0.09}) == "0.020 [0.000, 0.090]"

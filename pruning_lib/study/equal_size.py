@@ -32,9 +32,14 @@ from ..efficiency import parameter_counts
 from ..evaluation.tasks import TASK_NAMES
 from .kinds import nonzero
 from .records import QA_TASKS, make_records, mean_record
-from .uncertainty import paired, verdict
+from .uncertainty import beyond, interval_text, paired, verdict
 
-SMALL_VARIANTS = (("dense", 0.0), ("magnitude unstructured fine-tuned", 0.5), ("dense-small", 0.5))
+SMALL_VARIANTS = (
+    ("dense", 0.0),
+    ("control", 0.0),
+    ("magnitude unstructured fine-tuned", 0.5),
+    ("dense-small", 0.5),
+)
 
 
 def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) -> dict[str, Any]:
@@ -105,8 +110,8 @@ def rows(study: dict[str, Any]) -> list[dict[str, Any]]:
                 "variant": variant,
                 "sparsity": sparsity,
                 "parameters": study["sizes"][(variant, sparsity)],
-                "mean QA": f"{qa['mean']:.3f} ± {qa['ci_high'] - qa['mean']:.3f}",
-                "mean of six": f"{every['mean']:.3f} ± {every['ci_high'] - every['mean']:.3f}",
+                "mean QA": interval_text(qa),
+                "mean of six": interval_text(every),
                 "seeds": ",".join(str(seed) for seed in seeds),
             }
         )
@@ -122,12 +127,19 @@ def compare(
     first = mean_record(records, *a, tasks)
     second = mean_record(records, *b, tasks)
     value, noise = paired(first, second)
-    what = f"{a[0]} − {b[0]} at {a[1]:g} (mean {'QA' if tasks == QA_TASKS else 'score'})"
+    where = f" at {a[1]:g}" if a[1] == b[1] else ""
+    what = f"{a[0]} − {b[0]}{where} (mean {'QA' if tasks == QA_TASKS else 'score'})"
     if records is study["small_records"]:
         what += f", seeds {study['small_seeds']}"
-    sentence = verdict(what, value, noise)
-    if abs(value) > noise:
-        sentence += f": {a[0] if value > 0 else b[0]} wins"
-    else:
-        sentence += ": the toy model cannot separate them"
+    seeds = len(first["values"])
+    sentence = verdict(what, value, noise, seeds)
+    if beyond(value, noise, seeds):
+        sentence += f": {a[0] if value > 0 else b[0]} scores higher"
     return value, noise, sentence
+
+
+def reference(variant: str) -> tuple[str, float]:
+    """What a variant's quality is measured against: a fine-tuned variant against the dense
+    model fine-tuned as long (the control), so that more training is not mistaken for
+    recovery; any other against the dense model."""
+    return ("control", 0.0) if variant.endswith("fine-tuned") else ("dense", 0.0)

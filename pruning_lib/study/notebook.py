@@ -28,8 +28,8 @@ from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
 from .uncertainty import CORRECT
 
-__all__ = ["compute", "format_table", "mean_qa", "mean_score", "qa_noise", "show_comparison",
-           "show_scores", "start"]  # fmt: skip
+__all__ = ["compute", "format_table", "mean_qa", "mean_score", "paired_qa", "qa_noise",
+           "show_comparison", "show_scores", "start"]  # fmt: skip
 
 
 def profile_values(profile: str) -> dict[str, Any]:
@@ -131,6 +131,33 @@ def mean_score(scores: dict[str, dict[str, float]], items: int | None = None) ->
         return sum(scores[t][main_metric(t)] for t in tasks) / len(tasks)
     firsts = [scores[t][CORRECT][:items] for t in tasks]
     return sum(first.count("1") / len(first) for first in firsts) / len(tasks)
+
+
+QA = ("nq_open", "web_questions", "trivia_qa")
+
+
+def paired_qa(a, b, tasks=QA) -> tuple[float, float, int]:
+    """Mean score of ``tasks`` under ``a`` minus under ``b``, paired seed by seed and item by
+    item: (difference, 95% half-width, seeds) for :func:`~.uncertainty.verdict`.
+
+    ``a`` and ``b`` are one run's scores, or a list of them, one per seed in the same seed
+    order. With one seed the half-width is the items' alone (see ``verdict``).
+    """
+    from .uncertainty import paired
+
+    def record(runs):
+        runs = [runs] if isinstance(runs, dict) else list(runs)
+        values = [sum(s[t][main_metric(t)] for t in tasks) / len(tasks) for s in runs]
+        return {
+            "values": values,
+            "parts": [{CORRECT: [s[t][CORRECT] for s in runs]} for t in tasks],
+        }
+
+    first, second = record(a), record(b)
+    if len(first["values"]) != len(second["values"]):
+        raise ValueError("paired_qa needs as many runs (seeds) on each side")
+    value, noise = paired(first, second)
+    return value, noise, len(first["values"])
 
 
 def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> float:

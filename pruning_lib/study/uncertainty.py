@@ -30,8 +30,8 @@ Example:
     >>> r = summarize([0.60, 0.64, 0.62], n_items=200)
     >>> round(r["mean"], 3), round(r["ci_low"], 3), round(r["ci_high"], 3)
     (0.62, 0.537, 0.703)
-    >>> verdict("the fall", 0.012, 0.03)
-    'the fall 0.012 is within the noise (±0.030)'
+    >>> verdict("the fall", 0.012, 0.03, seeds=3)
+    'the fall +0.012 ± 0.030 (95%, 3 seeds): inconclusive, the interval holds zero'
 """
 
 from __future__ import annotations
@@ -222,6 +222,18 @@ def paired(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
     return mean(deltas), math.hypot(seeds, items)
 
 
+def interval_text(record: dict[str, Any]) -> str:
+    """A score's mean and 95% interval, the interval kept inside [0, 1] (a score is a
+    fraction of items).
+
+    Example:
+        >>> interval_text({"mean": 0.633, "ci_low": 0.134, "ci_high": 1.132})
+        '0.633 [0.134, 1.000]'
+    """
+    low, high = max(record["ci_low"], 0.0), min(record["ci_high"], 1.0)
+    return f"{record['mean']:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def half(record: dict[str, Any]) -> float:
     """The half-width of a record's interval (its larger side, when clipped at 0 or 1)."""
     return max(record["mean"] - record["ci_low"], record["ci_high"] - record["mean"])
@@ -239,9 +251,80 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
     return a["mean"] - b["mean"], math.hypot(half(a), half(b))
 
 
-def verdict(what: str, value: float, noise: float) -> str:
-    """A sentence about ``value`` that its own noise decides, so that prose printed by a
-    notebook can never contradict the numbers above it."""
-    if abs(value) <= noise:
-        return f"{what} {value:.3f} is within the noise (±{noise:.3f})"
-    return f"{what} {value:.3f} is beyond the noise (±{noise:.3f})"
+def verdict(what: str, value: float, noise: float, seeds: int) -> str:
+    """The one sentence every verdict of the notebooks is printed with: ``value`` (a
+    difference) against its 95% half-width ``noise`` at ``seeds`` training seeds, so that
+    prose printed by a notebook can never contradict the numbers above it.
+
+    At several seeds the interval holds the seed-to-seed spread: a value beyond it is
+    evidence, one within it is *inconclusive* (the interval holds zero; it is not shown to
+    be zero). At one seed the interval holds the items' noise only, while the spread from
+    seed to seed is often larger (notebook 07 measures it): whatever its size, the value is
+    a hint, not evidence.
+
+    Example:
+        >>> verdict("the fall", 0.012, 0.03, seeds=4)
+        'the fall +0.012 ± 0.030 (95%, 4 seeds): inconclusive, the interval holds zero'
+        >>> verdict("the fall", 0.05, 0.03, seeds=4)
+        'the fall +0.050 ± 0.030 (95%, 4 seeds): beyond the noise'
+        >>> verdict("the fall", 0.05, 0.03, seeds=1)[:60]
+        'the fall +0.050 ± 0.030 (95%, items only, one seed): a hint,'
+    """
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds={seeds!r} must be a whole number >= 1")
+    if seeds == 1:
+        side = "outside" if abs(value) > noise else "inside"
+        return (
+            f"{what} {value:+.3f} ± {noise:.3f} (95%, items only, one seed): a hint, not "
+            f"evidence ({side} the items' noise; the seed-to-seed spread is not in it)"
+        )
+    shown = f"{what} {value:+.3f} ± {noise:.3f} (95%, {seeds} seeds)"
+    if abs(value) > noise:
+        return f"{shown}: beyond the noise"
+    return f"{shown}: inconclusive, the interval holds zero"
+
+
+def beyond(value: float, noise: float, seeds: int) -> bool:
+    """Whether :func:`verdict` calls ``value`` evidence: several seeds, outside the noise."""
+    return seeds > 1 and abs(value) > noise
+
+
+class Verdicts:
+    """The verdicts of one notebook, each made by :func:`verdict` and counted, so that the
+    notebook can say what a 5% false-positive rate means for all of them together.
+
+    Example:
+        >>> verdicts = Verdicts()
+        >>> verdicts("a", 0.05, 0.03, seeds=4)[-16:]
+        'beyond the noise'
+        >>> print(verdicts.note())
+        1 verdict at 4 seeds, each at 95%: ...
+    """
+
+    def __init__(self) -> None:
+        self.made: list[tuple[float, float, int]] = []
+
+    def __call__(self, what: str, value: float, noise: float, seeds: int) -> str:
+        sentence = verdict(what, value, noise, seeds)
+        self.made.append((value, noise, seeds))
+        return sentence
+
+    def note(self) -> str:
+        """How many verdicts were made, how many are evidence, and how many of them a 5%
+        false-positive rate would give if no difference were real."""
+        evidence = [v for v in self.made if v[2] > 1]
+        hints = len(self.made) - len(evidence)
+        found = sum(beyond(*v) for v in evidence)
+        text = []
+        if evidence:
+            seeds = sorted({v[2] for v in evidence})
+            shown = " or ".join(str(k) for k in seeds)
+            text.append(
+                f"{len(evidence)} verdict{'s' * (len(evidence) != 1)} at {shown} seeds, each at "
+                f"95%: {found} beyond the noise. Were no difference real, about "
+                f"{0.05 * len(evidence):.1f} of them would still come out beyond it by chance "
+                "(5% each), so a single one beyond the noise among many is weak evidence"
+            )
+        if hints:
+            text.append(f"{hints} one-seed hint{'s' * (hints != 1)}, not evidence")
+        return "; ".join(text) + "." if text else "no verdicts."
