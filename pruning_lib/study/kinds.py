@@ -128,10 +128,20 @@ def layer_alone(experiment, name: str, sparsity: float, items: int) -> dict[str,
     return {"scores": scores, "sparsity": pruner.sparsity(), "items": items}
 
 
-def threshold(experiment, threshold: float | None = None, q: float | None = None) -> dict:
-    """Prune ``|w| < threshold`` or ``|w| < q * std`` of each layer (no fine-tuning)."""
+def threshold(
+    experiment, threshold: float | None = None, q: float | None = None, match_q=None
+) -> dict:
+    """Prune ``|w| < threshold`` or ``|w| < q * std`` of each layer, or (``match_q``) below
+    the one threshold that prunes as many weights as ``match_q * std`` does (no
+    fine-tuning)."""
     model = experiment.fresh_model()
     pruner = Pruner(model)
+    if match_q is not None:
+        pruner.prune_threshold(q=match_q)
+        count = round(pruner.sparsity() * sum(w.numel() for w in pruner.weights.values()))
+        pruner = Pruner(model := experiment.fresh_model())
+        every = torch.cat([w.detach().abs().flatten().cpu() for w in pruner.weights.values()])
+        threshold = float(every.kthvalue(count).values)  # as notebook 02 matches by hand
     pruner.prune_threshold(threshold=threshold, q=q)
     return {"scores": experiment.evaluate(model), "sparsity": pruner.sparsity(),
             "layers": pruner.report()}  # fmt: skip
@@ -190,11 +200,12 @@ def l1(
         proximal=proximal,
     )
     # Fine-tuning is seeded after L1 training (train_args): every λ fine-tunes on the
-    # same batches.
-    experiment.finetune(model, result.pruner, steps)
+    # same batches. With no steps, the final scores are those right after pruning.
+    if steps:
+        experiment.finetune(model, result.pruner, steps)
     snapshot = result.extra["after_l1"]
     return {
-        "scores": experiment.evaluate(model),
+        "scores": experiment.evaluate(model) if steps else result.extra["after_pruning"],
         "scores_after_l1": snapshot["scores"],
         "scores_pruned": result.extra["after_pruning"],
         "sparsity": result.pruner.sparsity(),

@@ -98,6 +98,8 @@ class StudyParameters:
         default_factory=lambda: ["constant", "linear", "exponential", "cubic"]
     )
     initial_sparsity: float = bounded(0.0, 0, 1, high_open=True)  # 04: at the begin step
+    # 04: the cubic schedule once more, from this initial sparsity instead
+    varied_initial_sparsity: float = bounded(0.25, 0, 1, high_open=True)
     target_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 04: at the end step
     schedule_end_step: int = bounded(60, 1, MAX_STEPS)  # 04: the target is reached here
     schedule_frequency: int = bounded(10, 1, MAX_STEPS)  # 04: steps between pruning events
@@ -105,8 +107,9 @@ class StudyParameters:
     l1_steps: int = bounded(75, 0, MAX_STEPS)  # 05: steps of training with the penalty
     l1_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 05: magnitude pruning after L1
     high_sparsity: float = bounded(0.9, 0, 1, high_open=True)  # 04, 05: the high regime
-    sparsities: list[float] = bounded_items([0.1, 0.3, 0.5], 0, 1, high_open=True)  # 03, 06, 07
-    seeds: list[int] = bounded_items([0, 1, 2, 3], 0, MAX_SEED)  # 07: main sweep
+    # 03 (once per value), 06, 07
+    sparsities: list[float] = bounded_items([0.1, 0.3, 0.5, 0.7, 0.9], 0, 1, high_open=True)
+    seeds: list[int] = bounded_items([0, 1, 2, 3], 0, MAX_SEED)  # 07: main sweep; 02, 04, 05
     efficiency_sparsity: float = bounded(0.5, 0, 1, high_open=True)  # 08
     # 09, 10: the equal-size study's sparsities (params/study.yaml adds 0.7) and seeds
     equal_size_sparsities: list[float] = bounded_items([0.5], 0, 1, high_open=True)
@@ -139,6 +142,11 @@ class StudyParameters:
             raise ValueError(f"{SECTION}.equal_size_sparsities=[] is empty; give at least one")
         if not self.schedule_kinds:
             raise ValueError(f"{SECTION}.schedule_kinds=[] is empty; give at least one kind")
+        if self.varied_initial_sparsity > self.target_sparsity:
+            raise ValueError(
+                f"{SECTION}.varied_initial_sparsity={self.varied_initial_sparsity} is above "
+                f"target_sparsity={self.target_sparsity}; allowed: [0, {self.target_sparsity}]"
+            )
         if self.initial_sparsity > self.target_sparsity:
             raise ValueError(
                 f"{SECTION}.initial_sparsity={self.initial_sparsity} is above target_sparsity="

@@ -118,8 +118,17 @@ def finetuned(
     return Run.of("finetuned", seed, steps=steps, checkpoints=points, **args)
 
 
-def threshold(settings: Settings, threshold: float | None = None, q: float | None = None) -> Run:
-    return Run.of("threshold", settings.seed, threshold=threshold, q=q)
+def threshold(
+    settings: Settings,
+    threshold: float | None = None,
+    q: float | None = None,
+    seed: int | None = None,
+    match_q: float | None = None,
+) -> Run:
+    """``|w| < threshold``, or ``|w| < q`` times each layer's std, or (``match_q``) the one
+    threshold that prunes as many weights in all as ``match_q`` times the std does."""
+    extra = {} if match_q is None else {"match_q": match_q}
+    return Run.of("threshold", _seed(settings, seed), threshold=threshold, q=q, **extra)
 
 
 def layer_alone(settings: Settings, name: str, sparsity: float) -> Run:
@@ -132,17 +141,23 @@ def iterative(settings: Settings, sparsity: float, iterations: int, scope: str =
                   scope=scope, steps=steps)  # fmt: skip
 
 
-def scheduled(settings: Settings, schedule: Schedule) -> Run:
+def scheduled(settings: Settings, schedule: Schedule, seed: int | None = None) -> Run:
     """Gradual pruning inside fine-tuning (long enough to pass the schedule's end)."""
     fields = dataclasses.asdict(schedule)
     fields["schedule"] = fields.pop("kind")
     steps = max(settings.finetune_steps, schedule.end_step + 1)
-    return Run.of("scheduled", settings.seed, steps=steps, **fields)
+    return Run.of("scheduled", _seed(settings, seed), steps=steps, **fields)
 
 
-def l1(settings: Settings, lam: float, sparsity: float, l1_steps: int, proximal=False) -> Run:
-    return Run.of("l1", settings.seed, lam=lam, sparsity=sparsity, l1_steps=l1_steps,
-                  steps=settings.finetune_steps, proximal=proximal)  # fmt: skip
+def l1(
+    settings: Settings, lam: float, sparsity: float, l1_steps: int, proximal=False,
+    seed: int | None = None, finetune: bool = True,
+) -> Run:  # fmt: skip
+    """L1 training, magnitude pruning, then the profile's fine-tuning (``finetune=False``:
+    none, for a comparison right after pruning)."""
+    steps = settings.finetune_steps if finetune else 0
+    return Run.of("l1", _seed(settings, seed), lam=lam, sparsity=sparsity, l1_steps=l1_steps,
+                  steps=steps, proximal=proximal)  # fmt: skip
 
 
 def structured(settings: Settings, fraction: float, finetune: bool, seed=None) -> Run:
@@ -249,7 +264,8 @@ def equal_size(
 ) -> dict[int, dict[tuple[str, float | None], Run]]:
     """Quality at equal size (notebooks 09 and 10), keyed by seed, then (variant, sparsity).
 
-    At each sparsity: magnitude, Wanda and random scores, unstructured and 2:4 (where the
+    The dense model and the control (fine-tuned variants are measured against it); at each
+    sparsity: magnitude, Wanda and random scores, unstructured and 2:4 (where the
     sparsity is 0.5: N:M fixes it), one-shot and fine-tuned (random one-shot only: notebook
     03 fine-tunes it); MLP neurons removed at the share that removes what unstructured 0.5
     removes (one-shot and fine-tuned), and at :data:`STRUCTURED_FRACTIONS` (fine-tuned,
@@ -263,7 +279,7 @@ def equal_size(
         fractions[matched_fraction(settings)] = 0.5
     plan = {}
     for seed in seeds:
-        runs = {("dense", 0.0): dense(settings, seed)}
+        runs = {("dense", 0.0): dense(settings, seed), ("control", 0.0): control(settings, seed)}
         for sparsity in sparsities:
             patterns = ["unstructured"] + (["2:4"] if abs(sparsity - 0.5) < 1e-9 else [])
             for pattern in patterns:
@@ -284,11 +300,22 @@ def equal_size(
 
 
 # -- each notebook's plan ----------------------------------------------------------------------
-def thresholds(settings: Settings, thresholds, q_values) -> dict:
-    """Notebook 02: each absolute threshold, and each q times the layer's std."""
+COMPARED_Q = 0.5  # notebook 02: q x std against one threshold at the same sparsity
+
+
+def thresholds(settings: Settings, thresholds, q_values, seeds=()) -> dict:
+    """Notebook 02: each absolute threshold, and each q times the layer's std; at each of
+    ``seeds``, q = :data:`COMPARED_Q` and the one threshold that prunes as many weights."""
     return {
         "absolute": {t: threshold(settings, threshold=t) for t in thresholds},
         "relative": {q: threshold(settings, q=q) for q in q_values},
+        "seeds": {
+            seed: {
+                "q": threshold(settings, q=COMPARED_Q, seed=seed),
+                "threshold": threshold(settings, seed=seed, match_q=COMPARED_Q),
+            }
+            for seed in seeds
+        },
     }
 
 
@@ -313,10 +340,11 @@ def rate(settings: Settings, sparsity: float, iterations: int, sensitivity_scan:
 
 def schedules(
     settings: Settings, kinds, initial: float, target: float, end_step: int, frequency: int,
-    high_sparsity: float,
+    high_sparsity: float, seeds=(), varied_initial: float | None = None,
 ) -> dict:  # fmt: skip
-    """Notebook 04: each kind of schedule to ``target``, and constant and cubic to
-    ``high_sparsity``."""
+    """Notebook 04: each kind of schedule to ``target``; constant and cubic to
+    ``high_sparsity`` at each of ``seeds`` (the profile's seed first); and the cubic
+    schedule from ``varied_initial`` instead of ``initial``."""
     made = {
         "target": {kind: Schedule(kind, initial, target, 0, end_step, frequency) for kind in kinds},
         "high": {
@@ -325,23 +353,46 @@ def schedules(
         },
     }
     runs = {part: {k: scheduled(settings, v) for k, v in made[part].items()} for part in made}
+    runs["seeds"] = {
+        seed: {kind: scheduled(settings, made["high"][kind], seed) for kind in made["high"]}
+        for seed in seeds
+    }
+    if varied_initial is not None:
+        schedule = Schedule("cubic", varied_initial, target, 0, end_step, frequency)
+        runs["varied_initial"] = scheduled(settings, schedule)
     return {"dense": dense(settings), **runs}
 
 
 def l1_sweep(
-    settings: Settings, lambdas, l1_steps: int, l1_sparsity: float, high_sparsity: float
-) -> dict:
+    settings: Settings, lambdas, l1_steps: int, l1_sparsity: float, high_sparsity: float,
+    seeds=(),
+) -> dict:  # fmt: skip
     """Notebook 05: each λ at ``l1_sparsity``, the proximal step at the largest λ, and no
-    L1 against the proximal step at ``high_sparsity``."""
+    L1 against the proximal step at ``high_sparsity``; at each of ``seeds``, the same
+    sweep and high pair up to pruning (no fine-tuning: the comparisons made right after
+    pruning; the profile's seed reads its fine-tuned runs, whose pruned scores are the
+    same)."""
     largest = max(lambdas)
 
-    def run(lam, sparsity, proximal=False):
-        return l1(settings, lam, sparsity, l1_steps, proximal)
+    def run(lam, sparsity, proximal=False, seed=None):
+        finetune = seed is None or seed == settings.seed
+        return l1(settings, lam, sparsity, l1_steps, proximal, seed, finetune)
+
+    def high(seed=None):
+        return {"no L1": run(0.0, high_sparsity, seed=seed),
+                "proximal": run(largest, high_sparsity, True, seed)}  # fmt: skip
 
     return {
         "sweep": {lam: run(lam, l1_sparsity) for lam in lambdas},
         "proximal": run(largest, l1_sparsity, proximal=True),
-        "high": {"no L1": run(0.0, high_sparsity), "proximal": run(largest, high_sparsity, True)},
+        "high": high(),
+        "seeds": {
+            seed: {
+                "sweep": {lam: run(lam, l1_sparsity, seed=seed) for lam in lambdas},
+                "high": high(seed),
+            }  # fmt: skip
+            for seed in seeds
+        },
     }
 
 
@@ -362,7 +413,7 @@ def finetuning(settings: Settings, sparsities) -> dict:
 
 NOTEBOOK_PLANS = {
     "01_baseline": lambda s, p: dense(s),
-    "02_threshold": lambda s, p: thresholds(s, p.thresholds, p.q_values),
+    "02_threshold": lambda s, p: thresholds(s, p.thresholds, p.q_values, p.seeds),
     "03_rate": lambda s, p: rate(s, p.sparsity, p.iterations, p.sensitivity_scan),
     "04_schedules": lambda s, p: schedules(
         s,
@@ -372,9 +423,11 @@ NOTEBOOK_PLANS = {
         p.schedule_end_step,
         p.schedule_frequency,
         p.high_sparsity,
+        p.seeds,
+        p.varied_initial_sparsity,
     ),  # fmt: skip
     "05_l1_regularization": lambda s, p: l1_sweep(
-        s, p.l1_lambdas, p.l1_steps, p.l1_sparsity, p.high_sparsity
+        s, p.l1_lambdas, p.l1_steps, p.l1_sparsity, p.high_sparsity, p.seeds
     ),
     "06_finetuning": lambda s, p: finetuning(s, p.sparsities),
     "07_results": lambda s, p: main_sweep(s, p.sparsities, p.seeds),

@@ -69,10 +69,22 @@ def compute(experiment: Experiment, plan, workers_: int | None = None):
     return _results(experiment, plan)
 
 
-def fill(experiment: Experiment, plan, workers_: int | None = None) -> int:
+def fill(experiment: Experiment, plan, workers_: int | None = None, use_shipped=True) -> int:
     """Compute the runs of ``plan`` that are not cached yet (see :func:`compute`), without
-    reading any result back; returns how many were computed."""
+    reading any result back; returns how many were computed. With ``use_shipped``, a run
+    shipped with the package (:mod:`~pruning_lib.study.shipped`) is read from there
+    instead, and the notebook says how many were."""
+    from . import shipped
+
     missing = [run for run in runs_in(plan) if not experiment.path(run).is_file()]
+    if missing and use_shipped:
+        copied = shipped.restore(experiment, missing)
+        if copied:
+            print(
+                f"{copied} of this notebook's runs read from the runs shipped with pruning-lib "
+                f"(computed by `make reproduce`); {len(missing) - copied} to compute here"
+            )
+            missing = [run for run in missing if not experiment.path(run).is_file()]
     if missing:
         _fill(experiment, missing, workers(experiment.settings) if workers_ is None else workers_)
     return len(missing)

@@ -156,9 +156,11 @@ def job_runs(job: Job) -> list:
     return notebook_runs(job.notebook, settings, study)
 
 
-def compute_runs(jobs: list[Job], log=print, workers: int | None = None) -> int:
-    """Compute (or find cached) every run of ``jobs``' notebooks, on every usable core;
-    returns how many runs the notebooks ask for."""
+def compute_runs(jobs: list[Job], log=print, workers: int | None = None, ship=False) -> int:
+    """Compute (or find cached) every run of ``jobs``' notebooks, on every usable core, and
+    check the runs shipped with the package against them (``ship``: store them as the
+    shipped runs instead); returns how many runs the notebooks ask for."""
+    from . import shipped
     from .experiment import Experiment
     from .pool import fill
     from .pool import workers as default_workers
@@ -171,7 +173,11 @@ def compute_runs(jobs: list[Job], log=print, workers: int | None = None) -> int:
     missing = sum(not experiment.path(run).is_file() for run in runs)
     count = default_workers(settings) if workers is None else workers
     log(f"{len(runs)} runs, {missing} to compute on {count} worker(s)")
-    fill(experiment, runs, count)
+    fill(experiment, runs, count, use_shipped=False)  # computed from the baselines, then:
+    if ship:
+        log(f"shipped: {shipped.write(experiment, runs)}")
+    else:
+        shipped.check(experiment, runs)  # the runs shipped for a notebook opened alone
     return len(runs)
 
 
