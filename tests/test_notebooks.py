@@ -216,6 +216,11 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
             "09_scores_patterns",
             "10_efficiency_answer",
         ]
+        from tests.test_outputs_clean import output_problems
+
+        for executed in sorted((out / "notebooks").glob("*.ipynb")):  # what a student sees
+            problems = output_problems(nbformat.read(executed, as_version=4))
+            assert problems == [], (executed.name, problems)
         results = json.loads((out / "results.json").read_text())
         assert [r["pr%"] for r in results["table_3"]] == ["-", "-", ".1", ".1", ".5", ".5", ""]
         assert (out / "results.md").read_text().count("| GPT-Efficio |") == 8
@@ -446,7 +451,11 @@ def test_reproduce_from_another_folder_writes_there_and_nowhere_else(tmp_path):
     out = tmp_path / "chosen"
     done = run_cli("reproduce", "away.yaml", "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (out / "away" / "notebooks" / "01_baseline.ipynb").is_file()
+    executed = out / "away" / "notebooks" / "01_baseline.ipynb"
+    assert executed.is_file()
+    from tests.test_outputs_clean import output_problems
+
+    assert output_problems(nbformat.read(executed, as_version=4)) == []  # no path of tmp_path
     assert list((out / "cache" / "results").glob("dense-*.json"))
     assert checkout_runs() == before  # nothing in the checkout
 
