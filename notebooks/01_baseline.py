@@ -25,6 +25,13 @@
 # 3. look at its training curve;
 # 4. score it on the six tasks of the paper, each beside its chance level;
 # 5. look at the distribution of weight magnitudes, which is what magnitude pruning cuts.
+#
+# **How long it takes.** About 11 s when its one run is cached or shipped with the package
+# (the tutorial profile's is). Computing it here, after you change a parameter or choose
+# another profile, takes under a minute: an estimate from its cost (`Run.cost` in
+# `pruning_lib/study/runs.py`). Another seed, or a changed training parameter, first trains
+# a baseline that is not committed (those of seeds 0 and 1 are): about eight minutes on one
+# CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -50,8 +57,7 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 # %% tags=["parameters"]
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Names the machine and device.
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -61,8 +67,7 @@ from pruning_lib.study.notebook import compute, show_scores, start
 
 experiment = start(globals())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # A progress bar while what is not cached yet is computed (the baseline and its scores).
 runs = compute(experiment, {"dense": plans.dense(experiment.settings)})
 
@@ -124,8 +129,10 @@ for task, rows in world.eval_sets.items():
 # The baseline is cached by the hash of its configuration: the first run trains it (about
 # eight minutes on one CPU thread), later runs load it. The tutorial's baselines of seeds 0
 # and 1 are committed (`pruning_lib/study/reference/baselines/`, with their training curves),
-# so a fresh clone copies them; `make test` retrains them and checks that training gives the
-# same weights bit for bit. Change any training parameter and this cell trains a new one.
+# so a fresh clone copies them. Training gives the same weights bit for bit: `make test` trains
+# seeds 2 and 3 and checks their weights against recorded hashes, and
+# `pytest -m retrain tests/test_baseline_retrain.py` retrains seeds 0 and 1. Change any
+# training parameter and this cell trains a new one.
 
 # %%
 lm, tokenizer = experiment.baseline()
@@ -199,6 +206,11 @@ magnitudes = torch.cat(
 )
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(magnitudes.numpy(), bins=80)
+# Where pruning 10%, 30% and 50% of the weights (all layers together) cuts.
+for q, style in ((0.1, ":"), (0.3, "--"), (0.5, "-")):
+    cut = magnitudes.quantile(q).item()
+    ax.axvline(cut, color="black", ls=style, lw=1, label=f"{q:.0%} pruned below {cut:.3f}")
+ax.legend(fontsize=8)
 ax.set_xlabel("|w|")
 ax.set_ylabel("weights")
 ax.set_title("Prunable weight magnitudes (dense)")
@@ -234,18 +246,45 @@ print(f"- half of the prunable weights have |w| below {magnitudes.quantile(0.5).
 #
 # 1. Compute the parameter count of the model by hand: a GPT-2 block has
 #    4·d² + 4·d (attention) + 8·d² + 5·d (MLP) + 4·d (two layer norms) parameters for width
-#    d, plus the embeddings. Check it:
+#    d, plus the embeddings (the output layer shares the input embedding's matrix) and the
+#    final layer norm. Write it for any size; the check compares it with GPT-2s that
+#    transformers builds. Then compare `gpt2_parameters(128, 4, len(tokenizer), 128)` (our
+#    model: width 128, 4 blocks, 128 positions) with `counts["total"]` above.
 #
 # ```python
-# d, layers, vocab, positions = 128, 4, len(tokenizer), 128
-# by_hand = layers * (12 * d * d + 13 * d) + vocab * d + positions * d + 2 * d
-# assert by_hand == counts["total"]
+# def gpt2_parameters(d, layers, vocab, positions):
+#     ...  # your code: the parameter count
+#
+# from pruning_lib.study.exercises import check_parameter_count
+# check_parameter_count(gpt2_parameters)
 # ```
 #
 # 2. How many prunable weights does sparsity 0.5 remove, and below which |w| do they lie?
-#    With `k = int(0.5 * magnitudes.numel())` and `cutoff = magnitudes.kthvalue(k).values`,
-#    check `assert int((magnitudes <= cutoff).sum()) == k` (it holds when no two weights
-#    tie at the cut-off: what would the library do if they did? See
-#    `pruning_lib/selection.py`).
+#    Write the mask of magnitude pruning for a vector of magnitudes: exactly
+#    `round(sparsity * n)` of the smallest are pruned (Python's `round`, as the library and
+#    `torch.nn.utils.prune` do), and where several weights tie at the cut-off the library
+#    prunes the ones that come first (see `pruning_lib/selection.py`). On this model,
+#    `mask = keep_mask(magnitudes, 0.5)` answers the question: `int((~mask).sum())` weights,
+#    all with |w| at most `magnitudes[~mask].max()`.
+#
+# ```python
+# def keep_mask(magnitudes, sparsity):
+#     ...  # your code: a bool mask, True = kept
+#
+# from pruning_lib.study.exercises import check_prune_smallest
+# check_prune_smallest(keep_mask)
+# ```
+#
 # 3. Change `seed` (the training seed): how much do the six scores move? Compare with the
-#    intervals of `07_results`.
+#    intervals of `07_results`: they add the spread over seeds (a t interval) and the
+#    sampling of the evaluation items (`pruning_lib/study/uncertainty.py` says how). Write
+#    that interval for one score from its per-seed values, then see whether the scores of
+#    the seeds you tried lie in it.
+#
+# ```python
+# def seed_interval(values, n_items):
+#     ...  # your code: (low, high), the 95% interval of the mean, within [0, 1]
+#
+# from pruning_lib.study.exercises import check_seed_interval
+# check_seed_interval(seed_interval)
+# ```

@@ -31,6 +31,13 @@
 #    global pruning, which chooses each layer's sparsity itself, does worse, and why.
 #
 # `pruning-lib reproduce` runs this notebook once per sparsity (0.1, 0.3, 0.5).
+#
+# **How long it takes.** About 10 s when its runs are cached or shipped with the package
+# (the tutorial profile's are). Computing its 56 runs here, after you change a parameter or
+# choose another profile, takes about 3 minutes on two CPU cores: an estimate from the
+# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed,
+# or a changed training parameter, first trains a baseline that is not committed (those of
+# seeds 0 and 1 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -59,8 +66,7 @@ sparsity = 0.5  # final fraction of prunable weights that are zero
 iterations = 5  # pruning rounds of the iterative run
 sensitivity_scan = True  # each layer alone at 0.5/0.7/0.9: three evaluations per layer
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Names the machine and device.
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -70,8 +76,7 @@ from pruning_lib.study.notebook import compute, format_table, show_comparison, s
 
 experiment = start(globals())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not cached yet are computed (every run of this notebook:
 # see `plans.rate`).
 runs = compute(experiment, plans.rate(experiment.settings, sparsity, iterations, sensitivity_scan))
@@ -155,7 +160,7 @@ for k, task in enumerate(tasks):  # chance, per task
     chance = dense["scores"][task]["chance"]
     ax.hlines(chance, k - 0.45, k + 0.45, colors="black", linestyles=":", lw=1)
 ax.set_title(f"sparsity {sparsity} (dotted: chance)")
-ax.legend(fontsize=7, ncol=3, loc="lower right")
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside, not on, the bars
 fig.savefig(experiment.figure_path(f"03_rate_{sparsity}"), dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -218,21 +223,22 @@ saved = experiment.save_result(f"03_rate_{sparsity}", compared)
 # %% [markdown]
 # ## Summary
 #
-# Printed from the numbers above (one seed: the items alone give one mean QA score about
-# ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
-# how many items the two answer differently: the ± printed below. Smaller differences are
-# not evidence; `07_results` has four seeds). The scan's ranking has no interval: layers
-# whose falls are close may trade places in another run.
+# Printed from the numbers above. Every comparison here is at one seed: its interval holds
+# the items' noise only (a difference of two runs is paired item by item), while the
+# seed-to-seed spread that `07_results` measures at four seeds comes on top, so each is a
+# hint, not evidence. The scan's ranking has no interval: layers whose falls are close may
+# trade places in another run.
 
 # %%
-from pruning_lib.study.notebook import mean_qa, qa_noise
-from pruning_lib.study.uncertainty import verdict
+from pruning_lib.study.notebook import mean_qa, paired_qa
+from pruning_lib.study.uncertainty import Verdicts
+
+verdicts = Verdicts()
 
 
 def say(what: str, a: dict, b: dict) -> None:
-    """A verdict on mean QA(a) − mean QA(b), against the items' noise of that difference."""
-    value = mean_qa(a["scores"]) - mean_qa(b["scores"])
-    print("- " + verdict(what, value, qa_noise(experiment, a["scores"], b["scores"])))
+    """A verdict on mean QA(a) − mean QA(b), paired item by item (one seed: a hint)."""
+    print("- " + verdicts(what, *paired_qa(a["scores"], b["scores"])))
 
 
 print(f"- sparsity {sparsity}: mean QA dense {mean_qa(dense['scores']):.3f}, layer-wise one-shot "
@@ -251,17 +257,51 @@ if scan_sparsities:
 heavy = sorted(layer_names, key=lambda n: -global_sparsity[n])[:3]
 print("- global pruning prunes hardest: "
       + ", ".join(f"{short[layer_names.index(n)]} {global_sparsity[n]:.2f}" for n in heavy))  # fmt: skip
+print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs at four seeds.")
 
 # %% [markdown]
 # ## Exercises
 #
 # 1. Set `iterations = 1` and rerun from the parameters cell: is the iterative run then the same as one-shot + fine-tuning?
 #    A check: `assert iterative["scores"] == finetuned["scores"]` (both prune once at the
-#    start of the same steps on the same batches).
+#    start of the same steps on the same batches). Write when the iterative run prunes and
+#    to which sparsity: its rounds share the fine-tuning steps (the earlier rounds get the
+#    remainder), and each starts by pruning the same rate of what still stands. With one
+#    round, your trace is one cut at step 0, as one-shot's.
+#
+# ```python
+# def iterative_trace(sparsity, iterations, steps):
+#     ...  # your code: [(first step of a round, sparsity after its cut), ...]
+#
+# from pruning_lib.study.exercises import check_iterative_trace
+# check_iterative_trace(iterative_trace)
+# ```
+#
 # 2. Compute the rate per round by hand for sparsity 0.5 in 5 rounds, (1 − 0.5)^(1/5)
-#    kept each round, and check it: `assert abs(rate - (1 - 0.5 ** (1 / 5))) < 1e-12`.
+#    kept each round, and compare it with `rate` above.
+#
+# ```python
+# def rate_per_round(sparsity, rounds):
+#     ...  # your code: the fraction of the remaining weights pruned each round
+#
+# from pruning_lib.study.exercises import check_rate_per_round
+# check_rate_per_round(rate_per_round)
+# ```
+#
 # 3. Where global pruning loses beyond the noise (the summary says at which sparsity), does
 #    the sensitivity scan explain it? Compare the layers global
 #    prunes hardest with the layers whose fall is largest at 0.9 (printed in the summary),
 #    or read 0.7 off the heat map; remember that the scan has 100 items a set and no
-#    interval, so compare large falls, not neighbours.
+#    interval, so compare large falls, not neighbours. First write what global pruning
+#    gives each matrix (one |w| cut-off over all of them); the check compares it with
+#    `torch.nn.utils.prune.global_unstructured`, and on this model
+#    `global_layer_sparsity(Pruner(experiment.fresh_model()).weights, sparsity)` gives the
+#    bars of the scan's figure.
+#
+# ```python
+# def global_layer_sparsity(weights, sparsity):
+#     ...  # your code: {name: the sparsity of that matrix}
+#
+# from pruning_lib.study.exercises import check_global_layer_sparsity
+# check_global_layer_sparsity(global_layer_sparsity)
+# ```

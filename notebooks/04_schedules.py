@@ -25,6 +25,15 @@
 #    exponential and cubic ones (from `initial_sparsity` to the target at `schedule_end_step`);
 # 2. prune on each schedule inside the training loop;
 # 3. compare the loss curves and the final scores side by side.
+#
+# **How long it takes.** About 10 s when its runs are cached or shipped with the package
+# (the tutorial profile's are). Computing its 14 runs here, after you change a parameter or
+# choose another profile, takes about 4 minutes on two CPU cores: an estimate from the
+# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
+# seeds 2 and 3 need their baselines, which are not committed (those of seeds 0 and 1 are):
+# where they are not cached, they are trained first, about eight minutes on one CPU thread
+# each, both at once on two cores. Each seed you add to `seeds` trains its baseline the
+# same way.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -51,13 +60,14 @@ if "google.colab" in sys.modules:  # the test of pruning_lib.study.runtime.in_co
 profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 schedule_kinds = ["constant", "linear", "exponential", "cubic"]
 initial_sparsity = 0.0
+varied_initial_sparsity = 0.25  # the cubic schedule once more, from this initial sparsity
 target_sparsity = 0.5
 schedule_end_step = 60  # the target is reached exactly here
 schedule_frequency = 10  # steps between pruning events
 high_sparsity = 0.9  # the high regime: constant against cubic at this target
+seeds = [0, 1, 2, 3]  # training seeds of the high-regime comparison
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Names the machine and device.
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -67,13 +77,12 @@ from pruning_lib.study.notebook import compute, show_comparison, start
 
 experiment = start(globals())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not yet cached are computed (on every core; nothing shows
 # when all are cached).
 plan = plans.schedules(
     experiment.settings, schedule_kinds, initial_sparsity, target_sparsity, schedule_end_step,
-    schedule_frequency, high_sparsity,
+    schedule_frequency, high_sparsity, seeds, varied_initial_sparsity,
 )  # fmt: skip
 runs = compute(experiment, plan)
 
@@ -134,32 +143,71 @@ show_comparison({"dense": runs["dense"], **results})
 high = {f"{kind} to {high_sparsity}": run for kind, run in runs["high"].items()}
 show_comparison(high)
 
+# %% [markdown]
+# A difference at one seed may be the seed's: the cubic and constant schedules to
+# `high_sparsity` are run again at every seed of `seeds`, each seed pruning its own model,
+# and compared seed by seed below.
+
 # %%
-saved = experiment.save_result("04_schedules", {**results, **high})
+from pruning_lib.study.notebook import format_table, mean_qa
+
+per_seed = runs["seeds"]
+rows = [
+    {"seed": seed, "constant": mean_qa(pair["constant"]["scores"]),
+     "cubic": mean_qa(pair["cubic"]["scores"])}
+    for seed, pair in per_seed.items()
+]  # fmt: skip
+print(format_table(rows, ["seed", "constant", "cubic"]))
+
+# %% [markdown]
+# ## The initial sparsity
+#
+# The sixth hyperparameter: where the schedule starts. The cubic schedule from
+# `varied_initial_sparsity` instead of `initial_sparsity` prunes that share at the first
+# step, with no training in between, and the rest gradually.
+
+# %%
+varied = runs["varied_initial"]
+cubic_from = {
+    f"cubic from {initial_sparsity}": results["cubic"],
+    f"cubic from {varied_initial_sparsity}": varied,
+}
+for label, result in cubic_from.items():
+    first = result["pruning"][0]
+    print(f"{label}: first pruning step {first['step']} to sparsity {first['sparsity']:.3f}; "
+          f"{len(result['pruning'])} pruning steps")  # fmt: skip
+show_comparison(cubic_from)
+
+# %%
+saved = experiment.save_result("04_schedules", {**results, **high, **cubic_from})
 
 # %% [markdown]
 # ## Summary
 #
-# Printed from the numbers above (one seed; the noise is that of the evaluation items,
-# paired item by item).
+# Printed from the numbers above. The comparison at `high_sparsity` is made at every seed
+# (evidence); the others at one seed, whose interval holds the items' noise only (hints).
 
 # %%
-from pruning_lib.study.notebook import mean_qa, qa_noise
-from pruning_lib.study.uncertainty import verdict
+from pruning_lib.study.notebook import mean_qa, paired_qa
+from pruning_lib.study.uncertainty import Verdicts
 
+verdicts = Verdicts()
 for kind, result in results.items():
     print(f"- {kind}: sparsity {result['sparsity']:.3f}, mean QA {mean_qa(result['scores']):.3f}, "
           f"final training loss {result['history'][-1]['loss']:.3f}")  # fmt: skip
 best = max(results, key=lambda k: mean_qa(results[k]["scores"]))
 worst = min(results, key=lambda k: mean_qa(results[k]["scores"]))
-print(f"- at {target_sparsity}: " + verdict(
+print(f"- at {target_sparsity}: " + verdicts(
     f"best ({best}) minus worst ({worst}) mean QA",
-    mean_qa(results[best]["scores"]) - mean_qa(results[worst]["scores"]),
-    qa_noise(experiment, results[best]["scores"], results[worst]["scores"])))  # fmt: skip
-constant, cubic = high.values()
-print(f"- at {high_sparsity}: " + verdict("cubic minus constant mean QA",
-      mean_qa(cubic["scores"]) - mean_qa(constant["scores"]),
-      qa_noise(experiment, cubic["scores"], constant["scores"])))  # fmt: skip
+    *paired_qa(results[best]["scores"], results[worst]["scores"])))  # fmt: skip
+cubic_runs = [pair["cubic"]["scores"] for pair in per_seed.values()]
+constant_runs = [pair["constant"]["scores"] for pair in per_seed.values()]
+print(f"- at {high_sparsity}: " + verdicts("cubic minus constant mean QA",
+      *paired_qa(cubic_runs, constant_runs)))  # fmt: skip
+print(f"- from initial sparsity {varied_initial_sparsity}: " + verdicts(
+    f"cubic from {varied_initial_sparsity} minus from {initial_sparsity} (mean QA)",
+    *paired_qa(varied["scores"], results["cubic"]["scores"])))  # fmt: skip
+print("-", verdicts.note())
 
 # %% [markdown]
 # ## Exercises
@@ -168,10 +216,39 @@ print(f"- at {high_sparsity}: " + verdict("cubic minus constant mean QA",
 #    parameters cell: the last
 #    pruning step must still be the end step, and the run must end at the target:
 #    `assert schedules["cubic"].pruning_steps()[-1] == schedule_end_step` and
-#    `assert abs(results["cubic"]["sparsity"] - target_sparsity) < 1e-3`.
+#    `assert abs(results["cubic"]["sparsity"] - target_sparsity) < 1e-3`. Write the pruning
+#    steps of a schedule: the begin step, every `frequency` steps after it, and the end step.
+#
+# ```python
+# def pruning_steps(begin, end, frequency):
+#     ...  # your code: the steps at which the schedule prunes
+#
+# from pruning_lib.study.exercises import check_pruning_steps
+# check_pruning_steps(pruning_steps)
+# ```
+#
 # 2. Write the cubic schedule by hand, s(t) = s_f + (s_i − s_f)(1 − t/T)³ at the pruning
-#    steps, and check it:
-#    `assert all(abs(schedules["cubic"].sparsity_at(t) - mine(t)) < 1e-9 for t in schedules["cubic"].pruning_steps())`.
+#    steps (begin step 0, end step T), and check it against `Schedule("cubic")`:
+#
+# ```python
+# def cubic_sparsity(t, s_i, s_f, T):
+#     ...  # your code: the sparsity at step t
+#
+# from pruning_lib.study.exercises import check_cubic_schedule
+# check_cubic_schedule(cubic_sparsity)
+# ```
+#
 # 3. Move `schedule_end_step` close to the profile's `finetune_steps`
 #    (`experiment.settings.finetune_steps`): what happens to the scores, and is
-#    the change larger than the noise?
+#    the change larger than the noise? The summary pairs two runs item by item: write the
+#    noise of their difference on one task from their outcomes (one character per item,
+#    `"1"` right: `results[kind]["scores"][task]["correct"]`), with one pseudo-item won and
+#    one lost added (`pruning_lib/study/uncertainty.py` says why).
+#
+# ```python
+# def paired_noise(a, b):
+#     ...  # your code: the 95% half-width of mean(a) - mean(b)
+#
+# from pruning_lib.study.exercises import check_paired_noise
+# check_paired_noise(paired_noise)
+# ```

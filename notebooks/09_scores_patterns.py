@@ -37,6 +37,13 @@
 # minutes a seed), and the README reports what it found.
 #
 # Notebook 10 puts these quality figures beside the measured speed and size.
+#
+# **How long it takes.** About 15 s when its runs are cached or shipped with the package
+# (the tutorial profile's are). Computing its 51 runs here, after you change a parameter or
+# choose another profile, takes about 8 minutes on two CPU cores: an estimate from the
+# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
+# seed 2 need that seed's baseline, which is not committed (those of seeds 0 and 1 are):
+# where it is not cached, it is trained first, about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -64,8 +71,7 @@ equal_size_sparsities = [0.5]  # the grid; 2:4 where it is 0.5 (study.yaml: [0.5
 equal_size_seeds = [0, 1, 2]  # training seeds of the grid (the world stays fixed)
 dense_small_seeds = []  # seeds of a dense toy model of the pruned size (study.yaml: [0, 1, 2])
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Names the machine and device.
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -76,8 +82,7 @@ from pruning_lib.study.notebook import compute, format_table, start
 
 experiment = start(globals())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not cached yet are computed (every variant at every seed:
 # `plans.equal_size`; notebook 10 reads the same study).
 plan = plans.equal_size(
@@ -267,27 +272,6 @@ if not study["small_seeds"]:
         "dense_small_seeds; params/study.yaml runs it)"
     )
 
-# %%
-fig, ax = plt.subplots(figsize=(9, 4))
-labels, means, lows, highs = [], [], [], []
-for variant, level in shown:
-    record = equal_size.mean_of(study, variant, level)
-    label = f"{variant} ({level:g})" if level else variant
-    if variant == "dense-small":
-        label += f", seeds {study['small_seeds']}"  # the others: every seed of the study
-    labels.append(label)
-    means.append(record["mean"])
-    lows.append(record["mean"] - max(record["ci_low"], 0.0))
-    highs.append(min(record["ci_high"], 1.0) - record["mean"])
-colours = ["tab:gray" if "random" in v else "tab:blue" for v in labels]  # grey: the control
-ax.barh(range(len(labels)), means, xerr=[lows, highs], color=colours, capsize=2)
-ax.set_yticks(range(len(labels)), labels, fontsize=8)
-ax.invert_yaxis()
-ax.set_xlim(0, 1)
-ax.set_xlabel("mean QA exact match (95% interval over seeds and items); grey: random control")
-fig.savefig(experiment.figure_path("09_equal_size"), dpi=120, bbox_inches="tight")
-plt.show()
-
 # %% [markdown]
 # ## What the numbers say
 #
@@ -297,6 +281,11 @@ plt.show()
 
 
 # %%
+from pruning_lib.study.uncertainty import Verdicts
+
+CONTROL = ("control", 0.0)  # the dense model fine-tuned as long: fine-tuned runs' reference
+
+
 def pair(first: str, second: str, level: float):
     return ((first, level), (second, level))
 
@@ -317,16 +306,50 @@ for level in equal_size_sparsities:
             matched = plans.matched_fraction(experiment.settings)
             structured = plans.structured_label(matched, stage == "fine-tuned")
             comparisons.append(pair(structured, base, level))
-    comparisons.append(
-        pair("magnitude unstructured fine-tuned", "magnitude unstructured one-shot", level)
-    )
+    # Fine-tuned runs against the dense model fine-tuned as long, not the untrained one:
+    # what they gain beyond it is recovery, the rest is more training.
+    comparisons.append((("magnitude unstructured fine-tuned", level), CONTROL))
+    comparisons.append((("magnitude unstructured one-shot", level), ("dense", 0.0)))
 if study["small_seeds"]:
     comparisons.append(pair("dense-small", "magnitude unstructured fine-tuned", 0.5))
-verdicts = {}
+verdicts, judged = Verdicts(), {}
 for first, second in comparisons:
-    value, noise, sentence = equal_size.compare(study, first, second)
-    verdicts[(first, second)] = (value, noise)
-    print("-", sentence)
+    value, noise, _ = equal_size.compare(study, first, second)
+    n_seeds = len(study["small_seeds"] if "dense-small" in first[0] else study["seeds"])
+    judged[(first, second)] = (value, noise)
+    label = f"{first[0]} − {second[0]}" + (f" at {first[1]:g}" if first[1] == second[1] else "")
+    print("-", verdicts(label + " (mean QA)", value, noise, n_seeds))
+for level in equal_size_sparsities:
+    # The share of the gap to the control that fine-tuning wins back (means over seeds).
+    control = equal_size.mean_of(study, *CONTROL)["mean"]
+    pruned = equal_size.mean_of(study, "magnitude unstructured one-shot", level)["mean"]
+    tuned = equal_size.mean_of(study, "magnitude unstructured fine-tuned", level)["mean"]
+    print(f"- magnitude at {level:g}: the gap to the control is {control - pruned:.3f} one-shot "
+          f"and {control - tuned:.3f} fine-tuned: fine-tuning won back "
+          f"{(tuned - pruned) / (control - pruned):.0%} of it (mean QA, means over seeds)")  # fmt: skip
+print("-", verdicts.note())
+
+# %% [markdown]
+# The same differences as a figure: each variant minus its reference, with the 95% interval
+# of the paired difference (seeds and items). An interval that crosses the zero line is
+# inconclusive; grey rows set a score against the random control.
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 0.35 * len(judged) + 1))
+labels = [f"{a[0]} − {b[0]} ({a[1]:g})" for a, b in judged]
+values = [v for v, _ in judged.values()]
+noises = [n for _, n in judged.values()]
+colours = ["tab:gray" if "random" in label else "tab:blue" for label in labels]
+ax.errorbar(values, range(len(labels)), xerr=noises, fmt="none", ecolor=colours, capsize=3)
+ax.scatter(values, range(len(labels)), c=colours, zorder=3)
+ax.axvline(0.0, color="black", lw=0.8)
+ax.set_yticks(range(len(labels)), labels, fontsize=8)
+ax.invert_yaxis()
+ax.set_xlabel("difference in mean QA exact match (95% interval, paired by seed and item)")
+fig.savefig(experiment.figure_path("09_paired_differences"), dpi=120, bbox_inches="tight")
+plt.show()
+
+# %%
 saved = experiment.save_result(
     "09_scores_patterns",
     {
@@ -334,7 +357,7 @@ saved = experiment.save_result(
         "rows": table,
         "comparisons": [
             {"a": list(a), "b": list(b), "difference": v, "half_width": n}
-            for (a, b), (v, n) in verdicts.items()
+            for (a, b), (v, n) in judged.items()
         ],
     },
 )
@@ -346,7 +369,10 @@ saved = experiment.save_result(
 #   Wanda's and 2:4's masks are a few lines of PyTorch each, and equal the library's (the
 #   asserts above); a structured mask keeps or drops whole rows.
 # - The verdicts above say which differences the toy model can resolve at these seeds; where
-#   a sentence says "cannot separate them", more seeds or a larger model would be needed.
+#   a sentence says "inconclusive", the interval holds zero: the difference is not shown,
+#   nor shown to be absent, and more seeds or a larger model would be needed.
+# - Fine-tuned runs are measured against the dense model fine-tuned as long (the control):
+#   against the untrained dense model, the extra training would pass for recovery.
 # - 2:4 constrains which weights of a matrix may go together, so by magnitude it keeps at
 #   most the total |w| that unstructured pruning of the same matrix keeps; structured
 #   pruning constrains more (whole neurons) but spares attention. Whether either costs
@@ -355,30 +381,43 @@ saved = experiment.save_result(
 #
 # ## Exercises
 #
-# 1. Build a 4:8 mask of `rows` by hand (keep the four largest of every eight inputs) and
-#    check it against the library:
+# 1. Build an N:M mask of `rows` by hand (4:8: keep the four largest |w| of every eight
+#    consecutive inputs of a row; the 2:4 mask above shows how) and check it against the
+#    library's `NM` pattern; on this matrix, `nm_mask(rows, 4, 8)` equals
+#    `library_mask("magnitude", "4:8")`.
 #
 # ```python
-# groups8 = rows.abs().reshape(rows.shape[0], -1, 8)
-# mine = torch.zeros_like(groups8, dtype=torch.bool)
-# mine.scatter_(2, groups8.topk(4, dim=2).indices, True)
-# assert torch.equal(mine.reshape(rows.shape), library_mask("magnitude", "4:8"))
+# def nm_mask(rows, n, m):
+#     ...  # your code: a bool mask of rows' shape, True = kept
+#
+# from pruning_lib.study.exercises import check_nm_mask
+# check_nm_mask(nm_mask)
 # ```
 #
 # 2. If every input feature had the same norm, Wanda would be magnitude pruning within each
-#    row. Check it:
+#    row. Write Wanda's mask for any input norms (prune the lowest |W_ij| · norms[j] of
+#    each row); the check tries equal norms too, and on this matrix
+#    `wanda_mask(rows, squares.sqrt(), 0.5)` equals `ours_wanda`.
 #
 # ```python
-# flat = rows.abs() * torch.ones(rows.shape[1])[None, :]
-# per_row = torch.zeros_like(rows, dtype=torch.bool)
-# per_row.scatter_(1, flat.topk(rows.shape[1] // 2, dim=1).indices, True)
-# from pruning_lib.patterns import RowWise
-# from pruning_lib.prune import Pruner
-# pruner = Pruner(experiment.fresh_model(), include=[f"^{name}$"])
-# pruner.prune_pattern(RowWise(0.5))  # magnitude scores, compared within each row
-# mask = pruner.masks[name].cpu()
-# assert torch.equal(per_row, mask.t() if pruner.input_axes[name] == 0 else mask)
+# def wanda_mask(rows, norms, sparsity):
+#     ...  # your code: a bool mask of rows' shape, True = kept
+#
+# from pruning_lib.study.exercises import check_wanda_mask
+# check_wanda_mask(wanda_mask)
 # ```
 #
 # 3. Set `equal_size_seeds = [0]` and rerun from the parameters cell: which verdicts change, and why are the
-#    intervals narrower or wider?
+#    intervals narrower or wider? Write the paired interval the verdicts use: the seed term
+#    (a t interval of the per-seed differences; none with one seed) and the item term (each
+#    item's difference averaged over the seeds, a pseudo-item each way) combined as the
+#    root of the sum of their squares; then compare `paired_interval(a, b)` with
+#    `paired_interval(a[:1], b[:1])` for two variants' outcome strings.
+#
+# ```python
+# def paired_interval(a, b):
+#     ...  # your code: (difference, half-width); a and b hold one outcome string per seed
+#
+# from pruning_lib.study.exercises import check_paired_interval
+# check_paired_interval(paired_interval)
+# ```

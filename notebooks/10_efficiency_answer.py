@@ -28,6 +28,14 @@
 #    models with whole MLP neurons removed;
 # 3. put them beside the quality each way of pruning keeps (the equal-size study) in one
 #    table, and print the way to prune for a given speed-up.
+#
+# **How long it takes.** About 12 s when its runs are cached or shipped with the package
+# (the tutorial profile's are). Computing its 51 runs (notebook 09's equal-size study:
+# after 09 they are cached) here, after you change a parameter or choose another profile,
+# takes about 8 minutes on two CPU cores: an estimate from the runs' costs (`Run.cost` in
+# `pruning_lib/study/runs.py`) over two workers. Its runs at seed 2 need that seed's
+# baseline, which is not committed (those of seeds 0 and 1 are): where it is not cached, it
+# is trained first, about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -55,8 +63,7 @@ equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
 dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0, 1, 2])
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Names the machine and device.
 # %matplotlib inline
 import matplotlib.pyplot as plt
@@ -67,8 +74,7 @@ from pruning_lib.study.notebook import compute, format_table, start
 
 experiment = start(globals())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not cached yet are computed (notebook 09's equal-size
 # study, whose quality figures the answer table reads: run alone, this computes all of
 # notebook 09's runs, minutes; after 09 they come from the cache).
@@ -123,8 +129,7 @@ print(
 # this machine's (not checked): the matrix before pruning, the same matrix with half its
 # weights zero, and its CSR form. Notebook 08 times the whole masked model.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Timings.
 import time
 
@@ -236,9 +241,10 @@ print(f"toy model, seeds {study['seeds']}; removing {plans.percent(matched)} of 
 # Speed and size: gpt2-small-sized model, one CPU thread; for CSR kernels the speed-up of
 # the matmuls alone, one-token decoding / 128-token prompt, over the four matrix shapes;
 # for removed neurons the transformer blocks on a 128-token prompt. Quality: our toy model,
-# change of the mean QA score from the dense model after fine-tuning, mean over seeds ± 95%
-# interval (paired by seed and item by item; "not measured" where the study has no such
-# run).
+# change of the mean QA score after fine-tuning from the dense model *fine-tuned as long*
+# (the control: against the untrained dense model, the extra training would pass for
+# recovery), mean over seeds ± 95% interval (paired by seed and item by item; "not
+# measured" where the study has no such run).
 
 # %%
 if benchmarks is not None:
@@ -267,23 +273,29 @@ if benchmarks is not None:
 #
 # ## Exercises
 #
-# 1. From the CSR byte count above, at which sparsity does a CSR matrix with int32 indices
-#    take as many bytes as the dense one? Check your answer:
+# 1. From the CSR byte count above, at which sparsity does a CSR matrix take as many bytes
+#    as the dense one? Solve it for any matrix and any value and index sizes (int32
+#    indices: 4 bytes; the row pointers count too); the check builds torch CSR tensors at
+#    your sparsity.
 #
 # ```python
-# s = 1 - 4 / (4 + 4)
-# w = torch.randn(64, 64)
-# w[torch.rand(64, 64) < s] = 0
-# c = w.to_sparse_csr(); c = torch.sparse_csr_tensor(c.crow_indices().int(), c.col_indices().int(), c.values(), c.shape)
-# print(sum(t.numel() * t.element_size() for t in (c.values(), c.col_indices(), c.crow_indices())), w.numel() * 4)
+# def csr_breakeven(rows, cols, value_bytes, index_bytes):
+#     ...  # your code: the sparsity at which CSR takes the dense bytes
+#
+# from pruning_lib.study.exercises import check_csr_breakeven
+# check_csr_breakeven(csr_breakeven)
 # ```
 #
 # 2. Count the multiply-adds of one GPT-2 block on T tokens with width d and MLP width m
-#    (q, k, v, output projections: 4Td²; attention: 2T²d; MLP: 2Tdm) and check the ratio in
-#    the structured table for 50% of the neurons removed:
+#    (q, k, v, output projections: 4Td²; attention: 2T²d; MLP: 2Tdm); the check counts them
+#    with torch's FLOP counter. Then check the ratio in the structured table for 50% of the
+#    neurons removed: `block_macs(128, 768, 3072) / block_macs(128, 768, 1536)` against
+#    `benchmarks["structured"]["rows"][2]["mac_ratio"]`.
 #
 # ```python
-# T, d = 128, 768
-# ratio = (4*T*d*d + 2*T*T*d + 2*T*d*3072) / (4*T*d*d + 2*T*T*d + 2*T*d*1536)
-# assert abs(ratio - benchmarks["structured"]["rows"][2]["mac_ratio"]) < 1e-3
+# def block_macs(T, d, m):
+#     ...  # your code: the multiply-adds of one block
+#
+# from pruning_lib.study.exercises import check_block_macs
+# check_block_macs(block_macs)
 # ```
