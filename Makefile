@@ -28,12 +28,12 @@ lint: setup
 # Lint; the tests on both cores (pytest-xdist: unit and doctests, papermill on the smoke
 # profile); every run of the tutorial profile, on both cores (`pruning-lib compute`: on a
 # fresh clone it trains the baselines of seeds 2 and 3, which `-m trained` then checks bit for
-# bit against their recorded hashes); then nbval on the committed notebooks, which find
-# their runs cached.
+# bit against their recorded hashes, and which the exercise of per-layer sparsities needs);
+# then nbval on the committed notebooks, which find their runs cached.
 test: lint browser-deps
 	$(PY) -m pytest -n 2
 	$(VENV)/bin/pruning-lib compute params/tutorial.yaml
-	$(PY) -m pytest -m trained tests/test_baseline_retrain.py
+	$(PY) -m pytest -m trained tests/test_baseline_retrain.py tests/test_exercises.py
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout 1800 -p no:xdist notebooks/
 

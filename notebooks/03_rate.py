@@ -305,3 +305,20 @@ print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs a
 # from pruning_lib.study.exercises import check_global_layer_sparsity
 # check_global_layer_sparsity(global_layer_sparsity)
 # ```
+#
+# 4. Beat uniform pruning at equal size (MIT EfficientML lab 1's exercise). Uniform pruning
+#    to 0.7 costs this model much of its score; the scan above says which weights can lose
+#    more and which must lose less. Choose a sparsity for every weight matrix from the
+#    scan's falls so that, in total, the same 70% of the prunable weights go, and beat
+#    uniform 0.7 one-shot by more than the noise over the main sweep's four seeds (the
+#    check prunes your allocation at each seed and pairs it with uniform pruning seed by
+#    seed and item by item; seeds 2 and 3 train their baselines first where they are
+#    missing, minutes each, once).
+#
+# ```python
+# def allocate(falls, sizes, target):
+#     ...  # your code: {name: sparsity}, pruning `target` of all the weights in total
+#
+# from pruning_lib.study.exercises import check_layer_allocation
+# check_layer_allocation(allocate)
+# ```

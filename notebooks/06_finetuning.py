@@ -346,8 +346,8 @@ from torch.nn.utils import prune
 
 from pruning_lib.prune import Pruner
 
-model = experiment.fresh_model().cpu()
-layer = model.transformer.h[0].mlp.c_fc
+lm = experiment.fresh_model().cpu()
+layer = lm.transformer.h[0].mlp.c_fc
 prune.l1_unstructured(layer, "weight", amount=0.3)
 print("state dict:", list(layer.state_dict()))
 print("trained parameters:", [n for n, _ in layer.named_parameters()])
@@ -369,8 +369,8 @@ print("after remove:", list(layer.state_dict()), len(layer._forward_pre_hooks), 
 # magnitudes, but none falls on the threshold here: the `assert` would catch it.
 
 # %%
-model = experiment.fresh_model().cpu()
-layers = [m for m in model.modules() if isinstance(m, Conv1D)]
+lm = experiment.fresh_model().cpu()
+layers = [m for m in lm.modules() if isinstance(m, Conv1D)]
 prune.global_unstructured([(m, "weight") for m in layers], prune.L1Unstructured, amount=0.5)
 ours = Pruner(experiment.fresh_model().cpu(), scope="global")
 ours.prune(0.5)

@@ -30,8 +30,9 @@
 #
 # **How sure is a number?** A score moves with the training seed (initialisation, data
 # order) and with the sample of evaluation items. Each score below is the mean over the
-# seeds ± the half-width of a 95% interval that adds both: Student's t over the seeds, and
-# the binomial error of a fraction of `n` items (`pruning_lib/study/uncertainty.py`). A
+# seeds and its 95% interval [low, high], which adds both: Student's t over the seeds, and
+# the binomial error of a fraction of `n` items (`pruning_lib/study/uncertainty.py`), kept
+# inside what a score can be (0 to 100%). A
 # difference between two variants (dense and pruned) is taken seed by seed, since each
 # seed's model is pruned itself, and item by item, since both runs answer the same items:
 # the interval of the per-seed differences, plus the items' term of the difference (an item

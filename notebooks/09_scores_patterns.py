@@ -264,7 +264,7 @@ beside_speed = {variant for variant, sparsity in plan[equal_size_seeds[0]] if sp
 shown = [key for key in study["sizes"] if key[0] not in beside_speed]
 table = [row for row in equal_size.rows(study) if (row["variant"], row["sparsity"]) in shown]
 print(f"seeds {study['seeds']} (dense-small and its comparison: seeds {study['small_seeds']}); "
-      "mean of each variant's score ± 95% interval")  # fmt: skip
+      "mean of each variant's score [95% interval, inside 0 and 1]")  # fmt: skip
 print(format_table(table, ["variant", "sparsity", "parameters", "mean QA", "mean of six"]))
 if not study["small_seeds"]:
     print(
@@ -340,8 +340,8 @@ labels = [f"{a[0]} − {b[0]} ({a[1]:g})" for a, b in judged]
 values = [v for v, _ in judged.values()]
 noises = [n for _, n in judged.values()]
 colours = ["tab:gray" if "random" in label else "tab:blue" for label in labels]
-ax.errorbar(values, range(len(labels)), xerr=noises, fmt="none", ecolor=colours, capsize=3)
-ax.scatter(values, range(len(labels)), c=colours, zorder=3)
+for row, (value, noise, colour) in enumerate(zip(values, noises, colours)):
+    ax.errorbar(value, row, xerr=noise, fmt="o", color=colour, capsize=3)
 ax.axvline(0.0, color="black", lw=0.8)
 ax.set_yticks(range(len(labels)), labels, fontsize=8)
 ax.invert_yaxis()

@@ -30,12 +30,12 @@
 #    table, and print the way to prune for a given speed-up.
 #
 # **How long it takes.** About 12 s when its runs are cached or shipped with the package
-# (the tutorial profile's are). Computing its 51 runs (notebook 09's equal-size study:
-# after 09 they are cached) here, after you change a parameter or choose another profile,
-# takes about 8 minutes on two CPU cores: an estimate from the runs' costs (`Run.cost` in
-# `pruning_lib/study/runs.py`) over two workers. Its runs at seed 2 need that seed's
-# baseline, which is not committed (those of seeds 0 and 1 are): where it is not cached, it
-# is trained first, about eight minutes on one CPU thread.
+# (the tutorial profile's are). Computing its 63 runs (notebook 09's equal-size study and
+# 07's fine-tuned runs: after 09 and 07 they are cached) here, after you change a parameter
+# or choose another profile, takes about 12 minutes on two CPU cores: an estimate from the
+# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at seed
+# 2 need that seed's baseline, which is not committed (those of seeds 0 and 1 are): where it
+# is not cached, it is trained first, about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -62,6 +62,7 @@ profile = "tutorial"  # results go to runs/<profile>/; its settings apply here
 equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.7])
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
 dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0, 1, 2])
+sparsities = [0.1, 0.3, 0.5, 0.7, 0.9]  # 07's sweep: its fine-tuned quality beside CSR's speed
 
 # %% tags=["nbval-ignore-output"]
 # Names the machine and device.
@@ -76,10 +77,11 @@ experiment = start(globals())
 
 # %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not cached yet are computed (notebook 09's equal-size
-# study, whose quality figures the answer table reads: run alone, this computes all of
-# notebook 09's runs, minutes; after 09 they come from the cache).
+# study, whose quality figures the answer table reads, and 07's fine-tuned runs at
+# `sparsities`: run alone, this computes them, minutes; after 09 and 07 they come from the
+# cache).
 plan = plans.equal_size(
-    experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds
+    experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds, sparsities
 )
 sweeps = compute(experiment, plan)
 
@@ -265,8 +267,8 @@ if benchmarks is not None:
 #   notebook 08 times the whole masked model), and its standard file is as large as the
 #   dense one (gzip finds the zeros).
 # - Sparse kernels skip the zeros but pay for indices: on the benchmark's CPU (one thread)
-#   they break even only around 0.9 to 0.95 sparsity for decoding (the table above), beyond
-#   the sparsities whose quality this notebook measures.
+#   they break even only around 0.9 to 0.95 sparsity for decoding (the table above), where
+#   the answer table shows what the toy model's quality has become by then.
 # - Whole neurons removed give a smaller dense model, faster in proportion to its
 #   multiply-adds (the checks above); the answer table puts what that costs in quality on
 #   our toy model next to unstructured pruning of the same size.

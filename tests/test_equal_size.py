@@ -41,7 +41,13 @@ def test_09_and_10_ask_for_one_study():
 
     settings, study = Settings(), StudyParameters()
     nine = plans.notebook_runs("09_scores_patterns", settings, study)
-    assert nine == plans.notebook_runs("10_efficiency_answer", settings, study)
+    ten = plans.notebook_runs("10_efficiency_answer", settings, study)
+    assert ten[: len(nine)] == nine or set(nine) <= set(ten)
+    # ...and 10 adds only 07's magnitude fine-tuned runs at the sweep's other sparsities.
+    main = plans.runs_in(plans.main_sweep(settings, study.sparsities, study.equal_size_seeds))
+    extra = set(ten) - set(nine)
+    assert extra and extra <= {r for r in main if r.kind == "finetuned"}
+    assert {r.kwargs["sparsity"] for r in extra} == set(study.sparsities) - {0.5}
     # ...whose magnitude runs are the main sweep's (07): one run each, at each seed.
     sweep = plans.runs_in(plans.main_sweep(settings, [0.5], study.equal_size_seeds))
     assert set(sweep) - {r for r in sweep if r.kind == "control"} <= set(nine)

@@ -94,6 +94,16 @@ def read_exercises(path: Path) -> list[Exercise]:
 
 ALL = [e for path in NOTEBOOKS for e in read_exercises(path)]
 CHECKED = [e for e in ALL if e.code]
+# Checks that evaluate the tutorial model at the main sweep's four seeds: their solutions
+# need the baselines of seeds 2 and 3, which `make test` trains (`pruning-lib compute`)
+# before it runs `-m trained`.
+TRAINED = {"check_layer_allocation"}
+
+
+def solved(exercise: Exercise):
+    """The exercise, marked ``trained`` where its check needs the trained baselines."""
+    marks = [pytest.mark.trained] if set(exercise.checks) & TRAINED else []
+    return pytest.param(exercise, marks=marks, id=exercise.id)
 
 
 @functools.cache
@@ -154,7 +164,7 @@ def test_checks_solutions_and_notebooks_name_the_same_functions():
     assert {p.stem for p in SOLUTIONS.glob("*.py")} == {p.stem for p in NOTEBOOKS}
 
 
-@pytest.mark.parametrize("exercise", CHECKED, ids=lambda e: e.id)
+@pytest.mark.parametrize("exercise", [solved(e) for e in CHECKED])
 def test_the_solution_passes_its_check(exercise, capsys):
     module = solutions(exercise.notebook)
     run_block(exercise, {name: getattr(module, name) for name in exercise.stubs})
@@ -252,6 +262,10 @@ MISTAKES = {
     ),  # N:M over the whole matrix, not per group
     "check_csr_breakeven": lambda rows, cols, value, index: 1 - value / (value + index),
     "check_block_macs": lambda T, d, m: 4 * T * d * d + 2 * T * d * m,  # attention left out
+    # Sparing the sensitive layers without pruning the others more: not the same size.
+    "check_layer_allocation": lambda falls, sizes, target: {
+        name: target / 2 if fall[0.9] > 0.1 else target for name, fall in falls.items()
+    },
 }
 
 

@@ -159,3 +159,26 @@ def test_the_committed_bundle_holds_every_tutorial_run_and_is_small():
     keys = {run.key(Settings()) for job in jobs for run in reproduce.job_runs(job)}
     assert keys == set(shipped.shipped())
     assert shipped.SHIPPED.stat().st_size < 4 * 2**20  # a few MB at most
+
+
+def test_table_cells_show_intervals_inside_what_a_score_can_be():
+    from pruning_lib.study.results import display_rows
+
+    row = {"model": "ours", "NQ": 77.8, "NQ ±": 32.5, "NQ interval": [45.3, 100.0]}
+    row.update({"LAMBADA (ppl)": 4.1, "LAMBADA (ppl) ±": 18.4})
+    row["LAMBADA (ppl) interval"] = [1.0, 22.5]
+    shown = display_rows([row], ["NQ", "LAMBADA (ppl)"])[0]
+    assert shown["NQ"] == "77.8 [45.3, 100.0]" and shown["LAMBADA (ppl)"] == "4.1 [1.0, 22.5]"
+    assert display_rows([{"NQ": 5.0, "NQ ±": 1.0}], ["NQ"])[0]["NQ"] == "5.0 ± 1.0"
+
+
+def test_the_results_tables_keep_every_interval_inside_its_range():
+    results = json.loads((shipped.SHIPPED.parent / "tutorial_results.json").read_text())
+    for table in ("table_3", "table_4"):
+        for row in results[table]:
+            for key, value in row.items():
+                if key.endswith(" interval"):
+                    low, high = value
+                    assert low <= row[key[: -len(" interval")]] <= high, (key, row)
+                    assert low >= (1.0 if "ppl" in key else 0.0)
+                    assert "ppl" in key or high <= 100.0

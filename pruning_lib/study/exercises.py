@@ -633,3 +633,68 @@ def check_block_macs(mine: Callable[[int, int, int], int]) -> None:
         return _macs(lambda: block(_rand(1, tokens, d)))
 
     _compare(mine, counted, [(8, 16, 64), (5, 8, 16), (16, 32, 48)], "the multiply-adds", 0)
+
+
+ALLOCATION_SPARSITY = 0.7  # 03.4: uniform pruning here is beyond the cliff, with room to win
+ALLOCATION_SEEDS = (0, 1, 2, 3)  # the main sweep's seeds: its uniform runs are the reference
+
+
+def check_layer_allocation(mine: Callable[[dict, dict, float], dict[str, float]]) -> None:
+    """03.4: per-layer sparsities from the sensitivity scan that beat uniform pruning at
+    equal size by more than the noise, over the main sweep's seeds (the lab's exercise).
+
+    Computes (or reads from the cache) the tutorial's scan at seed 0 and its uniform one-shot
+    runs, then prunes the tutorial model with ``mine``'s allocation at every seed of
+    :data:`ALLOCATION_SEEDS` (four evaluations; seeds whose baseline is not committed train
+    it first, minutes each) and sets each seed against uniform pruning, paired seed by seed
+    and item by item, mean of the six tasks.
+
+    Args:
+        mine: ``mine(falls, sizes, target)``: ``falls[name][s]`` the fall of the mean score
+            with that weight alone at sparsity ``s`` (0.5, 0.7, 0.9), ``sizes[name]`` its
+            number of weights; returns ``{name: sparsity}`` that prunes ``target`` of all the
+            prunable weights in total (within 0.2%).
+    """
+    from . import plans
+    from .experiment import Experiment
+    from .notebook import mean_score, paired_qa
+    from .parameters import Settings
+    from .pool import compute
+    from .uncertainty import beyond, verdict
+
+    settings = Settings()
+    experiment = Experiment(settings, progress=False)
+    names = plans.layer_names(settings)
+    scan_plan = {
+        (n, s): plans.layer_alone(settings, n, s) for n in names for s in plans.SCAN_SPARSITIES
+    }
+    scan, dense = compute(experiment, [scan_plan, plans.dense(settings)])
+    from .kinds import SCAN_ITEMS
+
+    base = mean_score(dense["scores"], SCAN_ITEMS)
+    falls = {n: {s: base - mean_score(scan[(n, s)]["scores"]) for s in plans.SCAN_SPARSITIES}
+             for n in names}  # fmt: skip
+    sizes = {n: w.numel() for n, w in Pruner(experiment.fresh_model()).weights.items()}
+    target = ALLOCATION_SPARSITY
+    allocation = _answer(mine, falls, dict(sizes), target)
+    assert isinstance(allocation, dict) and set(allocation) == set(names), (
+        f"{_name(mine)} must return {{name: sparsity}} for every prunable weight: {names}"
+    )
+    bad = {n: s for n, s in allocation.items() if not 0.0 <= float(s) < 1.0}
+    assert not bad, f"sparsities must lie in [0, 1): {bad}"
+    total = sum(float(allocation[n]) * sizes[n] for n in names) / sum(sizes.values())
+    assert abs(total - target) <= 0.002, (
+        f"not the same size: your allocation prunes {total:.4f} of the weights, uniform "
+        f"pruning {target}; equal size is the point of the comparison"
+    )
+    ours = [plans.allocated(settings, allocation, seed) for seed in ALLOCATION_SEEDS]
+    uniform = [plans.oneshot(settings, target, seed) for seed in ALLOCATION_SEEDS]
+    ours, uniform = compute(experiment, [ours, uniform])
+    tasks = tuple(dense["scores"])
+    value, noise, seeds = paired_qa([r["scores"] for r in ours], [r["scores"] for r in uniform],
+                                    tasks)  # fmt: skip
+    sentence = verdict("yours − uniform (mean of six)", value, noise, seeds)
+    assert value > 0 and beyond(value, noise, seeds), (
+        f"{sentence}: not better than uniform pruning at {target} by more than the noise"
+    )
+    print(f"correct: {sentence}")

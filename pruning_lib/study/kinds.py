@@ -128,6 +128,17 @@ def layer_alone(experiment, name: str, sparsity: float, items: int) -> dict[str,
     return {"scores": scores, "sparsity": pruner.sparsity(), "items": items}
 
 
+def allocated(experiment, allocation) -> dict[str, Any]:
+    """Each prunable weight pruned alone to its own sparsity by magnitude (``allocation``:
+    ``(name, sparsity)`` pairs, e.g. chosen from notebook 03's scan); no fine-tuning."""
+    model = experiment.fresh_model()
+    for name, sparsity in allocation:
+        Pruner(model, include=[f"^{re.escape(name)}$"]).prune(sparsity)
+    whole = Pruner(model)
+    return {"scores": experiment.evaluate(model), "sparsity": whole.sparsity(),
+            "layers": whole.report()}  # fmt: skip
+
+
 def threshold(
     experiment, threshold: float | None = None, q: float | None = None, match_q=None
 ) -> dict:
@@ -302,6 +313,7 @@ KINDS = {
     "oneshot": oneshot,
     "finetuned": finetuned,
     "layer_alone": layer_alone,
+    "allocated": allocated,
     "threshold": threshold,
     "iterative": iterative,
     "scheduled": scheduled,

@@ -135,6 +135,12 @@ def layer_alone(settings: Settings, name: str, sparsity: float) -> Run:
     return Run.of("layer_alone", settings.seed, name=name, sparsity=sparsity, items=SCAN_ITEMS)
 
 
+def allocated(settings: Settings, allocation: dict[str, float], seed: int | None = None) -> Run:
+    """One-shot magnitude pruning, each weight to its own sparsity (``{name: sparsity}``)."""
+    pairs = sorted([name, float(sparsity)] for name, sparsity in allocation.items())
+    return Run.of("allocated", _seed(settings, seed), allocation=pairs)
+
+
 def iterative(settings: Settings, sparsity: float, iterations: int, scope: str = "layer") -> Run:
     steps = settings.finetune_steps
     return Run.of("iterative", settings.seed, sparsity=sparsity, iterations=iterations,
@@ -260,7 +266,7 @@ def structured_label(fraction: float, finetune: bool) -> str:
 
 
 def equal_size(
-    settings: Settings, sparsities, seeds, dense_small_seeds=()
+    settings: Settings, sparsities, seeds, dense_small_seeds=(), finetuned_sparsities=()
 ) -> dict[int, dict[tuple[str, float | None], Run]]:
     """Quality at equal size (notebooks 09 and 10), keyed by seed, then (variant, sparsity).
 
@@ -271,7 +277,9 @@ def equal_size(
     removes (one-shot and fine-tuned), and at :data:`STRUCTURED_FRACTIONS` (fine-tuned,
     beside their measured speed in notebook 10; their sparsity, None here, is what they
     remove); and a dense model of the pruned size trained from scratch, at the seeds of
-    ``dense_small_seeds`` (the toy model only).
+    ``dense_small_seeds`` (the toy model only); and magnitude unstructured fine-tuned at
+    each of ``finetuned_sparsities`` too (notebook 10: the main sweep's runs, beside the
+    speed of sparse kernels at those sparsities).
     """
     with_half = any(abs(s - 0.5) < 1e-9 for s in sparsities)
     fractions = {fraction: None for fraction in STRUCTURED_FRACTIONS}
@@ -295,6 +303,10 @@ def equal_size(
                 runs[(structured_label(fraction, finetune), matched)] = run
         if with_half and settings.model == "toy" and seed in dense_small_seeds:
             runs[("dense-small", 0.5)] = dense_small(settings, 0.5, seed)
+        for sparsity in finetuned_sparsities:  # notebook 10: beside the CSR kernels' speed
+            key = ("magnitude unstructured fine-tuned", sparsity)
+            runs.setdefault(key, finetuned(settings, sparsity, seed, "layer", "magnitude",
+                                           "unstructured"))  # fmt: skip
         plan[seed] = runs
     return plan
 
@@ -436,7 +448,7 @@ NOTEBOOK_PLANS = {
         s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds
     ),
     "10_efficiency_answer": lambda s, p: equal_size(
-        s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds
+        s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds, p.sparsities
     ),
 }
 

@@ -67,6 +67,10 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float], Any]]) -> dict
             record = find(records, variant, sparsity, task, metric)
             row[column] = round(scale * record["mean"], 2)
             row[f"{column} ±"] = round(scale * half(record), 2)
+            # The interval itself, inside what the score can be: [0, 1] for a fraction of
+            # items (summarize clips it), [1, ∞) for a perplexity.
+            low = record["ci_low"] if scale != 1 else max(record["ci_low"], 1.0)
+            row[f"{column} interval"] = [round(scale * low, 2), round(scale * record["ci_high"], 2)]
         rows.append(row)
     chance = {task: sweeps[0][("dense", 0.0)]["scores"][task]["chance"] for task in TASK_NAMES}
     rows.append(report.chance_row(sweeps[0][("dense", 0.0)]["scores"]))
@@ -86,17 +90,22 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float], Any]]) -> dict
 
 
 def _pick(row: dict[str, Any], table: str) -> dict[str, Any]:
-    keep = set(TABLE_COLUMNS[table]) | {f"{c} ±" for c in TABLE_COLUMNS[table]}
+    keep = set(TABLE_COLUMNS[table])
+    keep |= {f"{c} {part}" for c in TABLE_COLUMNS[table] for part in ("±", "interval")}
     return {k: v for k, v in row.items() if k in keep or k == "paper_nparams"}
 
 
 def display_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
-    """Rows with each score as ``mean ± half-width`` (the 95% interval)."""
+    """Rows with each score as ``mean [low, high]``, its 95% interval kept inside what the
+    score can be (``mean ± half-width`` where a row has no interval)."""
     shown = []
     for row in rows:
         out = dict(row)
         for column in columns:
-            if f"{column} ±" in row:
+            if f"{column} interval" in row:
+                low, high = row[f"{column} interval"]
+                out[column] = f"{row[column]:.1f} [{low:.1f}, {high:.1f}]"
+            elif f"{column} ±" in row:
                 out[column] = f"{row[column]:.1f} ± {row[f'{column} ±']:.1f}"
         shown.append(out)
     return shown
@@ -276,8 +285,9 @@ def markdown(results: dict[str, Any]) -> str:
     seeds = results["seeds"]
     sections = [
         f"# Results: profile `{results['profile']}`",
-        f"Mean over {len(seeds)} training seed(s) {seeds} ± the 95% half-width (seeds and "
-        f"items, see `pruning_lib/study/uncertainty.py`). `pr%` is the sparsity of the "
+        f"Mean over {len(seeds)} training seed(s) {seeds} and its 95% interval [low, high] "
+        f"(seeds and items, see `pruning_lib/study/uncertainty.py`; kept inside what the score "
+        f"can be: 0 to 100%, a perplexity from 1). `pr%` is the sparsity of the "
         f"prunable weights; `nparams` counts our non-zero parameters; the paper's nparams "
         f"column is (1 − pr) × all parameters, shown as `paper_nparams`.",
     ]

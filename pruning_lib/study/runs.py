@@ -60,6 +60,7 @@ SHAPED_BY = {
     "dense": STARTING_POINT,
     "threshold": STARTING_POINT,
     "layer_alone": STARTING_POINT,
+    "allocated": STARTING_POINT,
     "oneshot": WITH_CORPUS,  # Wanda calibrates on the corpus
     "finetuned": WITH_CORPUS,
     "control": WITH_CORPUS,

@@ -272,6 +272,7 @@ def verdict(what: str, value: float, noise: float, seeds: int) -> str:
     """
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds={seeds!r} must be a whole number >= 1")
+    value = 0.0 if round(value, 3) == 0 else value  # no "-0.000"
     if seeds == 1:
         side = "outside" if abs(value) > noise else "inside"
         return (
@@ -289,6 +290,40 @@ def beyond(value: float, noise: float, seeds: int) -> bool:
     return seeds > 1 and abs(value) > noise
 
 
+def p_value(value: float, noise: float) -> float:
+    """The two-sided p-value of ``value`` whose 95% half-width is ``noise``, reading
+    ``value / (noise / 1.96)`` as a normal deviate (the half-widths here join a t interval
+    and the items' term, so this is an approximation).
+
+    Example:
+        >>> round(p_value(0.05, 0.05), 3), round(p_value(0.0, 0.05), 3)
+        (0.05, 1.0)
+    """
+    if noise <= 0:
+        return 0.0 if value else 1.0
+    return math.erfc(abs(value) / (noise / Z95) / math.sqrt(2))
+
+
+def holm(p_values: list[float], alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down correction: which of several p-values stay significant at a family
+    error rate ``alpha`` (the smallest against alpha/m, the next against alpha/(m-1)...,
+    stopping at the first that fails).
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03, 0.5])
+        [True, False, False, False]
+        >>> holm([0.001, 0.012, 0.02])
+        [True, True, True]
+    """
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    kept = [False] * len(p_values)
+    for rank, index in enumerate(order):
+        if p_values[index] > alpha / (len(p_values) - rank):
+            break
+        kept[index] = True
+    return kept
+
+
 class Verdicts:
     """The verdicts of one notebook, each made by :func:`verdict` and counted, so that the
     notebook can say what a 5% false-positive rate means for all of them together.
@@ -298,7 +333,7 @@ class Verdicts:
         >>> verdicts("a", 0.05, 0.03, seeds=4)[-16:]
         'beyond the noise'
         >>> print(verdicts.note())
-        1 verdict at 4 seeds, each at 95%: ...
+        1 verdict at 4 seeds, each at 95%: 1 beyond the noise. ...
     """
 
     def __init__(self) -> None:
@@ -310,20 +345,23 @@ class Verdicts:
         return sentence
 
     def note(self) -> str:
-        """How many verdicts were made, how many are evidence, and how many of them a 5%
-        false-positive rate would give if no difference were real."""
+        """How many verdicts were made, how many are beyond the noise, how many of them a
+        5% false-positive rate would give if no difference were real, and how many stay
+        beyond it under Holm's correction for their number (:func:`holm`)."""
         evidence = [v for v in self.made if v[2] > 1]
         hints = len(self.made) - len(evidence)
         found = sum(beyond(*v) for v in evidence)
         text = []
         if evidence:
-            seeds = sorted({v[2] for v in evidence})
-            shown = " or ".join(str(k) for k in seeds)
+            count = len(evidence)
+            seeds = " or ".join(str(k) for k in sorted({v[2] for v in evidence}))
+            kept = holm([p_value(v, n) for v, n, _ in evidence])
             text.append(
-                f"{len(evidence)} verdict{'s' * (len(evidence) != 1)} at {shown} seeds, each at "
-                f"95%: {found} beyond the noise. Were no difference real, about "
-                f"{0.05 * len(evidence):.1f} of them would still come out beyond it by chance "
-                "(5% each), so a single one beyond the noise among many is weak evidence"
+                f"{count} verdict{'s' * (count != 1)} at {seeds} seeds, each at 95%: {found} "
+                f"beyond the noise. With no real difference, each would come out beyond it "
+                f"by chance 5% of the time (about {0.05 * count:.1f} of {count}); under "
+                f"Holm's correction for {count} comparison{'s' * (count != 1)}, "
+                f"{sum(kept)} stay beyond it"
             )
         if hints:
             text.append(f"{hints} one-seed hint{'s' * (hints != 1)}, not evidence")
