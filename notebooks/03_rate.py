@@ -30,7 +30,7 @@
 # 5. scan each layer alone at 0.5, 0.7 and 0.9 (a sensitivity heat map) and see whether
 #    global pruning, which chooses each layer's sparsity itself, does worse, and why.
 #
-# `pruning-lib reproduce` runs this notebook once per sparsity (0.1, 0.3, 0.5).
+# `pruning-lib reproduce` runs this notebook once per sparsity (0.1, 0.3, 0.5, 0.7, 0.9).
 #
 # **How long it takes.** About 10 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 56 runs here, after you change a parameter or
@@ -201,7 +201,9 @@ fig, (left, right) = plt.subplots(
     1, 2, figsize=(9, 0.3 * len(short) + 1.5), gridspec_kw={"width_ratios": [3, 2]}, sharey=True
 )
 if scan_sparsities:
-    image = left.imshow(fall, cmap="magma_r", aspect="auto", vmin=0)
+    # Diverging around zero: a rise (a negative fall) is not drawn as "no change".
+    reach = max(float(np.abs(fall).max()), 1e-9)
+    image = left.imshow(fall, cmap="RdBu_r", aspect="auto", vmin=-reach, vmax=reach)
     fig.colorbar(image, ax=left)
 else:
     left.text(0.5, 0.5, "sensitivity_scan = False", ha="center", transform=left.transAxes)
@@ -288,7 +290,8 @@ print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs a
 # check_rate_per_round(rate_per_round)
 # ```
 #
-# 3. Where global pruning loses beyond the noise (the summary says at which sparsity), does
+# 3. Where global pruning loses most against layer-wise pruning (the summary's one-seed
+#    hint; `runs/tutorial/notebooks/03_rate_*.ipynb` hold it at every sparsity), does
 #    the sensitivity scan explain it? Compare the layers global
 #    prunes hardest with the layers whose fall is largest at 0.9 (printed in the summary),
 #    or read 0.7 off the heat map; remember that the scan has 100 items a set and no
@@ -314,6 +317,12 @@ print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs a
 #    check prunes your allocation at each seed and pairs it with uniform pruning seed by
 #    seed and item by item; seeds 2 and 3 train their baselines first where they are
 #    missing, minutes each, once).
+#
+#    The check calls `allocate(falls, sizes, target)` with `falls[name][s]`, the fall of the
+#    mean score of the six tasks with that weight alone at sparsity `s` (the heat map above,
+#    as a dict: `{n: dict(zip(scan_sparsities, row)) for n, row in zip(layer_names, fall)}`),
+#    `sizes[name]`, its number of weights, and `target = 0.7`; it judges the mean of the six
+#    tasks, as the scan does.
 #
 # ```python
 # def allocate(falls, sizes, target):

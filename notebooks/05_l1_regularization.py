@@ -88,8 +88,12 @@ largest = max(l1_lambdas)
 #
 # ### What size is λ?
 #
-# λ means nothing alone: the penalty λ·Σ|w| is added to the loss, so what matters is its
-# size against the loss at the start of training. Σ|w| runs over every prunable weight.
+# λ means nothing alone: the penalty λ·Σ|w| is added to the loss, so one measure of its
+# size is the loss at the start of training. Σ|w| runs over every prunable weight. A penalty
+# several times the loss need not hurt, though: what moves a weight is its gradient, λ for
+# the penalty against the loss's own gradient for that weight, and Adam divides each
+# weight's step by the size of its recent gradients, so the scores after L1 training below
+# move far less than the penalty's share of the loss suggests.
 
 # %%
 from pruning_lib.prune import Pruner

@@ -206,10 +206,11 @@ print(f"- disk: the standard file stores the zeros ({dense_file / 1e6:.2f} MB); 
 # check_sparsity_for_size(sparsity_for_size)
 # ```
 #
-# 3. Measure `latency_tokens = 16` and `512`: does the ratio change? What a dense kernel
-#    does: count the multiply-adds of the prunable matrices on T tokens, zeros included
-#    (the check counts them with torch's FLOP counter on matrices with zeros), then their
-#    ratio pruned / dense at 16 and at 512 tokens.
+# 3. Measure `latency_tokens = 16` and `128` (the toy model's context is 128 tokens: a
+#    larger value is cut to it): does the ratio change? What a dense kernel does: count the
+#    multiply-adds of the prunable matrices on T tokens, zeros included (the check counts
+#    them with torch's FLOP counter on matrices with zeros), then their ratio pruned /
+#    dense at 16 and at 128 tokens.
 #
 # ```python
 # def matmul_macs(shapes, tokens):

@@ -25,7 +25,7 @@
 # 1. compute, in plain PyTorch, Wanda's activation-aware mask and a 2:4 mask of one matrix,
 #    check both against the library's, and look at them as images beside magnitude and
 #    whole MLP neurons (structured, chosen by the library's neuron norms);
-# 2. compare magnitude, Wanda and random scores (the control), unstructured and 2:4,
+# 2. compare magnitude, Wanda and random scores (random: the floor a score must beat), unstructured and 2:4,
 #    one-shot and fine-tuned (random one-shot only: notebook 03 fine-tunes it), at 0.5
 #    sparsity, over several training seeds;
 # 3. compare, at the same parameter count, unstructured pruning against removing whole
@@ -250,9 +250,9 @@ else:
 # 87.5%; they are left out here). `dense-small` (where
 # `dense_small_seeds` lists seeds: the study profile) is a dense model with about as many
 # parameters as the pruned one keeps, trained from scratch for as many steps as the baseline
-# and its fine-tuning together. Each training seed prunes its own model; the ± is the 95%
-# interval of the mean over seeds, with the items' sampling noise added
-# (`pruning_lib/study/uncertainty.py`).
+# and its fine-tuning together. Each training seed prunes its own model; [low, high] is the
+# 95% interval of the mean over seeds, with the items' sampling noise added, kept inside 0
+# and 1 (`pruning_lib/study/uncertainty.py`).
 
 # %%
 from pruning_lib.study import equal_size
@@ -295,7 +295,7 @@ for level in equal_size_sparsities:
     for stage in ("one-shot", "fine-tuned"):
         base = f"magnitude unstructured {stage}"
         comparisons.append(pair(f"wanda unstructured {stage}", base, level))
-        if stage == "one-shot":  # the random control, one-shot only
+        if stage == "one-shot":  # the random floor, one-shot only
             comparisons.append(pair(base, f"random unstructured {stage}", level))
             comparisons.append(
                 pair(f"wanda unstructured {stage}", f"random unstructured {stage}", level)
@@ -332,7 +332,7 @@ print("-", verdicts.note())
 # %% [markdown]
 # The same differences as a figure: each variant minus its reference, with the 95% interval
 # of the paired difference (seeds and items). An interval that crosses the zero line is
-# inconclusive; grey rows set a score against the random control.
+# inconclusive; grey rows set a score against random pruning.
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 0.35 * len(judged) + 1))
@@ -340,8 +340,13 @@ labels = [f"{a[0]} − {b[0]} ({a[1]:g})" for a, b in judged]
 values = [v for v, _ in judged.values()]
 noises = [n for _, n in judged.values()]
 colours = ["tab:gray" if "random" in label else "tab:blue" for label in labels]
-for row, (value, noise, colour) in enumerate(zip(values, noises, colours)):
-    ax.errorbar(value, row, xerr=noise, fmt="o", color=colour, capsize=3)
+from pruning_lib.study.uncertainty import change_interval
+
+for row, ((_, second), value, noise, colour) in enumerate(zip(judged, values, noises, colours)):
+    # Kept where a change of mean QA from the reference can be (the score inside 0 and 1).
+    low, high = change_interval(value, noise, equal_size.mean_of(study, *second)["mean"])
+    ax.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=colour,
+                capsize=3)  # fmt: skip
 ax.axvline(0.0, color="black", lw=0.8)
 ax.set_yticks(range(len(labels)), labels, fontsize=8)
 ax.invert_yaxis()

@@ -245,8 +245,9 @@ print(f"toy model, seeds {study['seeds']}; removing {plans.percent(matched)} of 
 # for removed neurons the transformer blocks on a 128-token prompt. Quality: our toy model,
 # change of the mean QA score after fine-tuning from the dense model *fine-tuned as long*
 # (the control: against the untrained dense model, the extra training would pass for
-# recovery), mean over seeds ± 95% interval (paired by seed and item by item; "not
-# measured" where the study has no such run).
+# recovery), mean over the equal-size study's seeds (`equal_size_seeds`, 0 to 2: three of
+# 07's four, so 07's numbers at four seeds differ a little) ± 95% interval (paired by seed
+# and item by item; "not measured" where the study has no such run).
 
 # %%
 if benchmarks is not None:

@@ -182,3 +182,73 @@ def test_the_results_tables_keep_every_interval_inside_its_range():
                     assert low <= row[key[: -len(" interval")]] <= high, (key, row)
                     assert low >= (1.0 if "ppl" in key else 0.0)
                     assert "ppl" in key or high <= 100.0
+
+
+def _sweeps(shift: dict) -> list[dict]:
+    """Four seeds of a main sweep whose every score is a base value plus ``shift[variant]``
+    (a function of the seed and task), with 10,000 items so that the items' term is small."""
+    from pruning_lib.evaluation.evaluate import main_metric
+    from pruning_lib.evaluation.tasks import TASK_NAMES
+
+    sweeps = []
+    for seed in range(4):
+        sweep = {}
+        for key, change in shift.items():
+            scores = {}
+            for index, task in enumerate(TASK_NAMES):
+                value = 0.6 + 0.02 * seed + 0.01 * index + change(seed, task)
+                scores[task] = {main_metric(task): value, "chance": 0.1}
+            sweep[key] = {"scores": scores}
+        sweeps.append(sweep)
+    return sweeps
+
+
+def test_pattern_checks_state_yes_no_or_not_shown_and_sign_a_rise_as_a_rise():
+    from pruning_lib.evaluation.tasks import TASK_NAMES
+    from pruning_lib.study.records import make_records
+    from pruning_lib.study.results import pattern_checks
+
+    wobble = [0.001, -0.001, 0.0015, -0.0015]  # seed to seed: a difference this size is noise
+    shift = {
+        ("dense", 0.0): lambda seed, task: 0.0,
+        ("control", 0.0): lambda seed, task: 0.05,
+        # At 0.1 LAMBADA rises by 0.004 at every seed (a rise, the largest change).
+        ("one-shot", 0.1): lambda seed, task: 0.004 if task == "lambada" else 0.0,
+        ("fine-tuned", 0.1): lambda seed, task: 0.05 + wobble[seed],  # as the control
+        ("one-shot", 0.5): lambda seed, task: -0.2 - (0.1 if task in ("lambada",) else 0.0),
+        ("fine-tuned", 0.5): lambda seed, task: 0.03,
+    }
+    records = make_records(_sweeps(shift), dict.fromkeys(TASK_NAMES, 10_000))
+    states = [c["state"] for c in pattern_checks(records, [0.1, 0.5])]
+    assert all(s in ("yes", "no", "not shown") for s in states)
+    by_claim = {c["claim"]: c for c in pattern_checks(records, [0.1, 0.5])}
+    first = next(c for claim, c in by_claim.items() if claim.startswith("at 0.1 one-shot"))
+    assert "pruned − dense (lambada) +0.004" in first["detail"]  # a rise keeps its + sign
+    general = next(c for claim, c in by_claim.items() if "generalization" in claim)
+    assert general["state"] == "not shown" and "inconclusive" in general["detail"]
+    every = next(c for claim, c in by_claim.items() if "every task's score falls" in claim)
+    assert every["state"] == "yes"
+    # The completion tasks (LAMBADA falls 0.1 more) fall more than the QA tasks: shown.
+    completion = next(c for claim, c in by_claim.items() if "completion score falls" in claim)
+    assert completion["state"] == "yes"
+
+
+def test_a_perplexity_record_is_a_geometric_mean_with_an_interval_from_the_logs():
+    from pruning_lib.evaluation.tasks import TASK_NAMES
+    from pruning_lib.study.records import find, make_records
+
+    def scores(ppl):
+        out = {t: {"acc": 0.5, "exact_match": 0.5, "chance": 0.1} for t in TASK_NAMES}
+        out["lambada"]["ppl"] = ppl
+        return {"scores": out}
+
+    values = [4.0, 5.0, 6.0, 40000.0]  # one seed collapsed
+    sweeps = [{("one-shot", 0.9): scores(v)} for v in values]
+    record = find(make_records(sweeps, dict.fromkeys(TASK_NAMES, 200)), "one-shot", 0.9,
+                  "lambada", "ppl")  # fmt: skip
+    logs = [math.log(v) for v in values]
+    assert record["mean"] == pytest.approx(math.exp(mean(logs)))  # by hand: about 44
+    half = t95(3) * stdev(logs) / 2
+    assert record["ci_low"] == pytest.approx(math.exp(mean(logs) - half))
+    assert record["ci_high"] == pytest.approx(math.exp(mean(logs) + half))
+    assert record["values"] == values and record["ci_low"] > 0

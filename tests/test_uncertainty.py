@@ -108,7 +108,7 @@ def test_records_one_per_variant_task_and_metric_with_every_seed():
     assert nq["values"] == [0.4, 0.5] and nq["mean"] == pytest.approx(0.45)
     assert set(nq) >= {"variant", "sparsity", "task", "metric", "values", "mean"}
     ppl = next(r for r in records if r["metric"] == "ppl")
-    assert ppl["n_items"] is None and ppl["ci_low"] == ppl["ci_high"] == 8.0
+    assert ppl["n_items"] is None and ppl["ci_low"] == ppl["ci_high"] == pytest.approx(8.0)
     qa = mean_record(records, "dense", 0.0, ["nq_open", "web_questions", "trivia_qa"])
     assert qa["values"] == pytest.approx([(0.4 + 0.5 + 0.8) / 3, (0.5 + 0.5 + 0.8) / 3])
     # The item term of a mean of three independent sets: sqrt(sum of squares) / 3.
@@ -349,9 +349,9 @@ def test_verdicts_count_and_state_the_false_positive_rate():
     twenty = Verdicts()
     for _ in range(19):
         twenty("x", 0.0, 0.05, seeds=3)
-    twenty("x", 0.06, 0.05, seeds=3)  # beyond alone, p = 0.019 > 0.05 / 20: not kept
+    twenty("the one", 0.06, 0.05, seeds=3)  # beyond alone, p = 0.019 > 0.05 / 20: not kept
     assert "1 beyond the noise" in twenty.note() and "(about 1.0 of 20)" in twenty.note()
-    assert "20 comparisons, 0 stay beyond it" in twenty.note()
+    assert "20 comparisons, 0 stay beyond it (not: the one)" in twenty.note()
     assert p_value(0.06, 0.05) == pytest.approx(0.0186, abs=1e-3)
 
 

@@ -67,6 +67,16 @@ def start(namespace: dict[str, Any], progress: bool = True) -> Experiment:
     print(describe_environment())
     if experiment.device.type == "cpu":
         check_cpu_kernels()
+    from . import shipped
+    from .plans import dense
+
+    if dense(settings).key(settings) in shipped.shipped():
+        # The tutorial's settings: every run they give is shipped (pool.fill reads the
+        # ones the cache lacks, and says how many).
+        print(
+            "the tutorial profile's runs ship with pruning-lib: those not cached here are read "
+            "from there, not computed (other parameters compute theirs)"
+        )
     return experiment
 
 

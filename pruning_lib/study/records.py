@@ -3,7 +3,10 @@ paired comparisons read off them.
 
 A record holds ``values`` (one per seed, in seed order), their ``mean``, a 95% interval
 (``ci_low``, ``ci_high``: :mod:`~pruning_lib.study.uncertainty`), ``n_items``, and for the
-main metric ``correct`` (one string of item outcomes per seed). ``results.json`` holds them
+main metric ``correct`` (one string of item outcomes per seed). A perplexity lives on a ratio
+scale (one seed's collapse would swamp an arithmetic mean): its ``mean`` and interval are
+the geometric mean and the t interval of the logs, carried back (``sd`` is that of the
+logs). ``results.json`` holds them
 under ``records``; the tables, the figures, the checks and ``pruning-lib compare`` read them.
 
 Example:
@@ -49,7 +52,13 @@ def make_records(sweeps: list[dict], n_items: dict[str, int]) -> list[dict[str, 
                 items = None if metric == "ppl" else n_items[task]  # ppl is not a fraction
                 record = {"variant": variant, "sparsity": sparsity, "task": task}
                 record["metric"] = metric
-                record.update(summarize([s[task][metric] for s in scores], items))
+                values = [s[task][metric] for s in scores]
+                if metric == "ppl":  # a ratio scale: the geometric mean, interval from the logs
+                    logs = summarize([math.log(v) for v in values])
+                    ends = {k: math.exp(logs[k]) for k in ("mean", "ci_low", "ci_high")}
+                    record.update({**logs, **ends, "values": values})
+                else:
+                    record.update(summarize(values, items))
                 record["n_items"] = items
                 if metric == main_metric(task) and all(CORRECT in s[task] for s in scores):
                     record[CORRECT] = [s[task][CORRECT] for s in scores]  # one string a seed

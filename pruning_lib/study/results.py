@@ -175,6 +175,7 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
                 "claim": "at 0.5 one-shot, the mean completion score falls more than the mean "
                 "QA score",
                 "holds": -gap > 0 and beyond(-gap, noise, seeds),
+                "shown": beyond(-gap, noise, seeds),
                 "detail": f"QA {qa[0]:.3f}, completion {completion[0]:.3f}; "
                 + verdict("completion fall minus QA fall", -gap, noise, seeds),
                 "paper": f"QA {paper_qa:.3f}, completion {paper_completion:.3f}",
@@ -194,21 +195,26 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
                 "paper": "not reported (no fine-tuned rows apart)",
             }
         )
-    # The abstract: pruned models "can generalize better". Against the dense model
-    # fine-tuned as long, so that more training is not mistaken for pruning.
+    # The abstract: "some pruned models even exhibit enhanced generalization". Against the
+    # dense model fine-tuned as long, so that more training is not mistaken for pruning.
     for level in (s for s in (0.1, 0.3) if s in sparsities):
         fall_ = mean_fall(records, "control", "fine-tuned", level, TASK_NAMES)
         better = -fall_[0]
         checks.append(
             {
                 "claim": f"at {level}, pruned and fine-tuned scores above the dense model "
-                "fine-tuned as long (the abstract's 'generalize better'; mean of six)",
+                "fine-tuned as long (the abstract: 'some pruned models even exhibit enhanced "
+                "generalization capabilities'; mean of six)",
                 "holds": better > 0 and beyond(better, fall_[1], seeds),
+                "shown": beyond(better, fall_[1], seeds),
                 "detail": verdict("fine-tuned − control", better, fall_[1], seeds),
                 "paper": "no control reported: its pruned rows are not set against a dense "
                 "model trained as long",
             }
         )
+    for check in checks:  # a claim neither shown nor refused by the numbers is not shown
+        shown = check.pop("shown", True)
+        check["state"] = "yes" if check["holds"] else ("no" if shown else "not shown")
     return checks
 
 
@@ -306,7 +312,7 @@ def markdown(results: dict[str, Any]) -> str:
     sections.append("## The paper's pattern in our numbers")
     sections.append(
         "\n".join(
-            f"- {'yes' if c['holds'] else 'NO'}: {c['claim']} ({c['detail']}; paper: {c['paper']})"
+            f"- {c['state']}: {c['claim']} ({c['detail']}; paper: {c['paper']})"
             for c in results["checks"]
         )
     )

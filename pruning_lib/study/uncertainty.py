@@ -234,6 +234,19 @@ def interval_text(record: dict[str, Any]) -> str:
     return f"{record['mean']:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def change_interval(value: float, noise: float, base: float) -> tuple[float, float]:
+    """The 95% interval of a change ``value ± noise`` of a score from ``base``, kept where
+    such a change can be: the changed score stays inside [0, 1], so the change inside
+    [-base, 1 - base].
+
+    Example:
+        >>> change_interval(-0.777, 0.320, base=0.777)
+        (-0.777, -0.457)
+    """
+    low, high = max(value - noise, -base), min(value + noise, 1.0 - base)
+    return round(low, 12), round(high, 12)
+
+
 def half(record: dict[str, Any]) -> float:
     """The half-width of a record's interval (its larger side, when clipped at 0 or 1)."""
     return max(record["mean"] - record["ci_low"], record["ci_high"] - record["mean"])
@@ -338,30 +351,34 @@ class Verdicts:
 
     def __init__(self) -> None:
         self.made: list[tuple[float, float, int]] = []
+        self.labels: list[str] = []
 
     def __call__(self, what: str, value: float, noise: float, seeds: int) -> str:
         sentence = verdict(what, value, noise, seeds)
         self.made.append((value, noise, seeds))
+        self.labels.append(what)
         return sentence
 
     def note(self) -> str:
         """How many verdicts were made, how many are beyond the noise, how many of them a
         5% false-positive rate would give if no difference were real, and how many stay
         beyond it under Holm's correction for their number (:func:`holm`)."""
-        evidence = [v for v in self.made if v[2] > 1]
+        evidence = [i for i, v in enumerate(self.made) if v[2] > 1]
         hints = len(self.made) - len(evidence)
-        found = sum(beyond(*v) for v in evidence)
+        found = [i for i in evidence if beyond(*self.made[i])]
         text = []
         if evidence:
             count = len(evidence)
-            seeds = " or ".join(str(k) for k in sorted({v[2] for v in evidence}))
-            kept = holm([p_value(v, n) for v, n, _ in evidence])
+            seeds = " or ".join(str(k) for k in sorted({self.made[i][2] for i in evidence}))
+            kept = holm([p_value(*self.made[i][:2]) for i in evidence])
+            dropped = [self.labels[i] for i, k in zip(evidence, kept) if i in found and not k]
             text.append(
-                f"{count} verdict{'s' * (count != 1)} at {seeds} seeds, each at 95%: {found} "
-                f"beyond the noise. With no real difference, each would come out beyond it "
-                f"by chance 5% of the time (about {0.05 * count:.1f} of {count}); under "
-                f"Holm's correction for {count} comparison{'s' * (count != 1)}, "
-                f"{sum(kept)} stay beyond it"
+                f"{count} verdict{'s' * (count != 1)} at {seeds} seeds, each at 95%: "
+                f"{len(found)} beyond the noise. With no real difference, each would come out "
+                f"beyond it by chance 5% of the time (about {0.05 * count:.1f} of {count}); "
+                f"under Holm's correction for {count} comparison{'s' * (count != 1)}, "
+                f"{sum(kept)} stay{'s' * (sum(kept) == 1)} beyond it"
+                + (f" (not: {'; '.join(dropped)})" if dropped else "")
             )
         if hints:
             text.append(f"{hints} one-seed hint{'s' * (hints != 1)}, not evidence")
