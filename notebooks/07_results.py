@@ -300,10 +300,10 @@ completion = ("lambada", "story_cloze", "hellaswag")
 for level in sparsities:
     for name, tasks in (("QA", qa), ("completion", completion)):
         fall = mean_fall(records, "dense", "one-shot", level, tasks)
-        print(f"- at {level} one-shot: " + verdicts(f"mean {name} change, pruned − dense",
+        print(f"- at {level} one-shot: " + verdicts(f"mean {name} change at {level}, pruned − dense",
                                                      -fall[0], fall[1], len(seeds)))  # fmt: skip
     fall = mean_fall(records, "control", "fine-tuned", level, TASK_NAMES)
-    print(f"- at {level} fine-tuned: " + verdicts("mean change of six, fine-tuned − control",
+    print(f"- at {level} fine-tuned: " + verdicts(f"mean change of six at {level}, fine-tuned − control",
                                                   -fall[0], fall[1], len(seeds)))  # fmt: skip
 print("-", verdicts.note())
 print(

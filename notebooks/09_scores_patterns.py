@@ -31,10 +31,10 @@
 # 3. compare, at the same parameter count, unstructured pruning against removing whole
 #    neurons.
 #
-# The tutorial profile stops there so that a fresh clone reproduces everything in 30
-# minutes; `pruning-lib reproduce params/study.yaml` adds 0.7 sparsity (where 2:4 cannot go:
-# it fixes 0.5) and a dense model as small as the pruned one, trained from scratch (seven
-# minutes a seed), and the README reports what it found.
+# The tutorial profile stops there to keep a fresh clone's `make reproduce` within the hour;
+# `pruning-lib reproduce params/study.yaml` adds 0.7 sparsity (where 2:4 cannot go: it fixes
+# 0.5) and a dense model as small as the pruned one, trained from scratch (about eight
+# minutes a seed).
 #
 # Notebook 10 puts these quality figures beside the measured speed and size.
 #

@@ -498,3 +498,31 @@ def test_no_cell_but_the_parameters_cell_assigns_a_parameters_name(path):
             continue
         clash = _globals_assigned(cell.source) & (set(SHARED) | set(STUDY))
         assert not clash, (path.stem, sorted(clash), cell.source.splitlines()[0])
+
+
+@pytest.mark.slow
+def test_a_notebook_opened_alone_reads_the_shipped_runs_and_computes_none(tmp_path, monkeypatch):
+    # Notebook 07 alone on a fresh machine (Binder, Colab): an empty cache, no baseline of
+    # seeds 2 and 3. Every run it asks for is read from the package, none is computed.
+    import papermill
+
+    monkeypatch.setenv("PRUNING_LIB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PRUNING_LIB_OUT", str(tmp_path / "out"))
+    executed = tmp_path / "07.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "07_results.ipynb"), str(executed), kernel_name="python3",
+        progress_bar=False, cwd=str(ROOT / "notebooks"),
+    )  # fmt: skip
+    text = "\n".join(
+        "".join(output.get("text", ""))
+        for cell in nbformat.read(executed, as_version=4).cells
+        for output in cell.get("outputs", [])
+    )
+    assert "the tutorial profile's runs ship with pruning-lib" in text
+    assert "48 of this notebook's runs read from the runs shipped" in text
+    assert "0 to compute here" in text
+    trained = sorted(p.name for p in (tmp_path / "cache").glob("baseline-*"))
+    assert len(trained) <= 1, trained  # seed 0's committed baseline at most (copied)
+    results = json.loads((tmp_path / "out" / "tutorial" / "results.json").read_text())
+    reference = ROOT / "pruning_lib" / "study" / "reference" / "tutorial_results.json"
+    assert results == json.loads(reference.read_text())
