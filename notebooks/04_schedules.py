@@ -129,7 +129,9 @@ ax.set_ylabel("training loss")
 ax.legend()
 fig.savefig(experiment.figure_path("04_schedule_loss"), dpi=120, bbox_inches="tight")
 plt.show()
-show_comparison({"dense": runs["dense"], **results})
+# Beside the dense model fine-tuned as many steps (the control): the schedules' runs were
+# trained too, and only what they keep of the control's score is what pruning costs.
+show_comparison({"dense": runs["dense"], "control": runs["control"], **results})
 
 # %% [markdown]
 # ## The high-sparsity regime

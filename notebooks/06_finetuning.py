@@ -149,11 +149,11 @@ print(format_table(rows, ["run", "step", "epochs", "mean QA", "LAMBADA"]))
 # %% [markdown]
 # ## The first steps
 #
-# How fast does the pruned model recover? The most pruned run and the control again,
-# evaluated after 1, 2, 5, 10, 20 and 50 steps (the same training, more evaluations). At
-# the tutorial's most pruned, 0.9, there is little to recover: the run starts below chance
-# and ends far below the control (the summary's last line), so the gain it makes is small
-# beside the items' noise of one seed (the band); its half-gain step is a rough hint.
+# How fast does the pruned model recover? The most pruned run evaluated again after 1, 2,
+# 5, 10, 20 and 50 steps (the same training, more evaluations), beside the control at its
+# usual points. At the tutorial's most pruned, 0.9, the run starts below chance and
+# recovers little: its gain is beyond the items' noise but it ends far below the control
+# (the summary's last line); its half-gain step, at one seed, is a hint.
 
 # %%
 most = max(sparsities)

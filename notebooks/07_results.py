@@ -24,7 +24,8 @@
 # 1. run the main sweep (dense, the control, each sparsity one-shot and fine-tuned) at
 #    several training seeds, and see how much a score moves from seed to seed;
 # 2. build our tables with 95% intervals, and set the paper's published rows beside them;
-# 3. draw Figures 3 and 4 as *retention* (score / dense score, seed by seed) against sparsity;
+# 3. draw Figures 3 and 4 as *retention* (score / dense score seed by seed; fine-tuned:
+#    / control) against sparsity;
 # 4. check the paper's pattern in our numbers and in the paper's own, each check judged
 #    against its noise.
 #
@@ -207,7 +208,10 @@ for level in sparsities:
         dense_values = find(records, "dense", 0.0, task, metric)["values"]
         pruned_values = find(records, "one-shot", level, task, metric)["values"]
         falls = [d - p for d, p in zip(dense_values, pruned_values)]
-        share = [f / (d - chance) for f, d in zip(falls, dense_values)]
+        # No margin above chance (a model at chance): no share to take.
+        share = [
+            f / (d - chance) if d > chance else float("nan") for f, d in zip(falls, dense_values)
+        ]
         row = {"sparsity": level, "task": DISPLAY_NAMES[task], "chance": chance,
                "fall": sum(falls) / len(falls), "share of margin": sum(share) / len(share)}  # fmt: skip
         table, column = paper_columns[task]
@@ -237,9 +241,10 @@ plt.show()
 # %% [markdown]
 # ## Each fall against its noise
 #
-# The figure the verdicts below are made from: each task's change, seed by seed and item by
-# item, one-shot against the dense model and fine-tuned against the control, with its 95%
-# interval. An interval that crosses the zero line is inconclusive.
+# The per-task changes behind the checks below (the summary judges their means): each
+# task's change, seed by seed and item by item, one-shot against the dense model and
+# fine-tuned against the control, with its 95% interval. An interval that crosses the zero
+# line is inconclusive.
 
 # %%
 from pruning_lib.study.uncertainty import change_interval, paired
@@ -291,7 +296,7 @@ print("written:", ", ".join(f"runs/{experiment.settings.profile}/{p.name}" for p
 # The conclusions are printed from the numbers above.
 
 # %%
-from pruning_lib.study.records import mean_fall
+from pruning_lib.study.records import mean_fall, mean_record
 from pruning_lib.study.uncertainty import Verdicts
 
 verdicts = Verdicts()
@@ -300,11 +305,13 @@ completion = ("lambada", "story_cloze", "hellaswag")
 for level in sparsities:
     for name, tasks in (("QA", qa), ("completion", completion)):
         fall = mean_fall(records, "dense", "one-shot", level, tasks)
+        base = mean_record(records, "dense", 0.0, tasks)["mean"]  # the interval stays in 0..1
         print(f"- at {level} one-shot: " + verdicts(f"mean {name} change at {level}, pruned − dense",
-                                                     -fall[0], fall[1], len(seeds)))  # fmt: skip
+                                                     -fall[0], fall[1], len(seeds), base))  # fmt: skip
     fall = mean_fall(records, "control", "fine-tuned", level, TASK_NAMES)
+    base = mean_record(records, "control", 0.0, TASK_NAMES)["mean"]
     print(f"- at {level} fine-tuned: " + verdicts(f"mean change of six at {level}, fine-tuned − control",
-                                                  -fall[0], fall[1], len(seeds)))  # fmt: skip
+                                                  -fall[0], fall[1], len(seeds), base))  # fmt: skip
 print("-", verdicts.note())
 print(
     f"- {len(seeds)} seeds, {results['n_items']['nq_open']} items per task; our absolute "

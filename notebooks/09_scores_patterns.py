@@ -245,7 +245,8 @@ else:
 # At each sparsity, the score and pattern variants keep the same number of weights: they
 # differ only in *which* weights. The structured rows remove the share of every layer's MLP
 # neurons that removes as many parameters as unstructured 0.5 (within one neuron per layer);
-# their `sparsity` is the share of the prunable weights they remove (the plan, shared with
+# their `sparsity` is the grid level they are matched to, 0.5 (they remove 0.499 of the
+# prunable weights: whole neurons come in steps of 256 weights a layer) (the plan, shared with
 # notebook 10, also fine-tunes the shares notebook 10 sets beside their speed, 25%, 50% and
 # 87.5%; they are left out here). `dense-small` (where
 # `dense_small_seeds` lists seeds: the study profile) is a dense model with about as many
@@ -324,9 +325,11 @@ for level in equal_size_sparsities:
     control = equal_size.mean_of(study, *CONTROL)["mean"]
     pruned = equal_size.mean_of(study, "magnitude unstructured one-shot", level)["mean"]
     tuned = equal_size.mean_of(study, "magnitude unstructured fine-tuned", level)["mean"]
-    print(f"- magnitude at {level:g}: the gap to the control is {control - pruned:.3f} one-shot "
-          f"and {control - tuned:.3f} fine-tuned: fine-tuning won back "
-          f"{(tuned - pruned) / (control - pruned):.0%} of it (mean QA, means over seeds)")  # fmt: skip
+    gap = control - pruned
+    share = (f"fine-tuning won back {(tuned - pruned) / gap:.0%} of it" if gap > 0
+             else "one-shot pruning left no gap to win back")  # fmt: skip
+    print(f"- magnitude at {level:g}: the gap to the control is {gap:.3f} one-shot and "
+          f"{control - tuned:.3f} fine-tuned: {share} (mean QA, means over seeds)")  # fmt: skip
 print("-", verdicts.note())
 
 # %% [markdown]

@@ -366,3 +366,12 @@ def test_interval_text_keeps_a_score_inside_zero_and_one():
         "0.633 [0.134, 1.000]"
     )
     assert interval_text({"mean": 0.02, "ci_low": -0.05, "ci_high": 0.09}) == "0.020 [0.000, 0.090]"
+
+
+def test_a_verdict_keeps_a_change_where_the_score_can_go():
+    # From a score of 0.654, a change cannot go below -0.654: printed as kept.
+    sentence = verdict("x", -0.648, 0.267, seeds=4, base=0.654)
+    assert sentence == "x -0.648 [-0.654, -0.381] (95%, 4 seeds): beyond the noise"
+    assert verdict("x", -0.1, 0.05, seeds=4, base=0.654) == (
+        "x -0.100 ± 0.050 (95%, 4 seeds): beyond the noise"
+    )

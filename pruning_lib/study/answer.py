@@ -24,7 +24,8 @@ from typing import Any
 
 from .equal_size import reference
 from .plans import percent, structured_label
-from .records import QA_TASKS, mean_fall
+from .records import QA_TASKS, mean_fall, mean_record
+from .uncertainty import change_interval
 
 MEASURED = Path(__file__).resolve().parent / "reference" / "benchmarks"
 BENCHMARK_FILES = ("sparse_kernels", "structured")  # needed; gpu_semi_structured if measured
@@ -95,7 +96,11 @@ def answer_rows(
             change, shown = 0.0, "0 (the reference: dense, fine-tuned as long)"
         elif (variant, sparsity) in study["sizes"]:
             change, noise = quality_change(study, variant, sparsity)
+            base = mean_record(study["records"], reference(variant)[0], 0.0, QA_TASKS)["mean"]
             shown = f"{change:+.3f} ± {noise:.3f}"
+            if change - noise < -base or change + noise > 1.0 - base:  # kept where it can go
+                low, high = change_interval(change, noise, base)
+                shown = f"{change:+.3f} [{low:+.3f}, {high:+.3f}]"
         else:
             shown = "not measured"
         return {

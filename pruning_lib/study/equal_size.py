@@ -132,7 +132,7 @@ def compare(
     if records is study["small_records"]:
         what += f", seeds {study['small_seeds']}"
     seeds = len(first["values"])
-    sentence = verdict(what, value, noise, seeds)
+    sentence = verdict(what, value, noise, seeds, base=second["mean"])
     if beyond(value, noise, seeds):
         sentence += f": {a[0] if value > 0 else b[0]} scores higher"
     return value, noise, sentence

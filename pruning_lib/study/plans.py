@@ -372,7 +372,8 @@ def schedules(
     if varied_initial is not None:
         schedule = Schedule("cubic", varied_initial, target, 0, end_step, frequency)
         runs["varied_initial"] = scheduled(settings, schedule)
-    return {"dense": dense(settings), **runs}
+    steps = max(settings.finetune_steps, end_step + 1)  # a scheduled run's training
+    return {"dense": dense(settings), "control": control(settings, steps=steps), **runs}
 
 
 def l1_sweep(

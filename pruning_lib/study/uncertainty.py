@@ -264,7 +264,7 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
     return a["mean"] - b["mean"], math.hypot(half(a), half(b))
 
 
-def verdict(what: str, value: float, noise: float, seeds: int) -> str:
+def verdict(what: str, value: float, noise: float, seeds: int, base: float | None = None) -> str:
     """The one sentence every verdict of the notebooks is printed with: ``value`` (a
     difference) against its 95% half-width ``noise`` at ``seeds`` training seeds, so that
     prose printed by a notebook can never contradict the numbers above it.
@@ -273,7 +273,9 @@ def verdict(what: str, value: float, noise: float, seeds: int) -> str:
     evidence, one within it is *inconclusive* (the interval holds zero; it is not shown to
     be zero). At one seed the interval holds the items' noise only, while the spread from
     seed to seed is often larger (notebook 07 measures it): whatever its size, the value is
-    a hint, not evidence.
+    a hint, not evidence. With ``base``, the score the change is from, an interval that
+    would take the score below 0 or above 1 is printed as it is kept
+    (:func:`change_interval`).
 
     Example:
         >>> verdict("the fall", 0.012, 0.03, seeds=4)
@@ -286,13 +288,17 @@ def verdict(what: str, value: float, noise: float, seeds: int) -> str:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds={seeds!r} must be a whole number >= 1")
     value = 0.0 if round(value, 3) == 0 else value  # no "-0.000"
+    spread = f"{value:+.3f} ± {noise:.3f}"
+    if base is not None and (value - noise < -base or value + noise > 1.0 - base):
+        low, high = change_interval(value, noise, base)
+        spread = f"{value:+.3f} [{low:+.3f}, {high:+.3f}]"
     if seeds == 1:
         side = "outside" if abs(value) > noise else "inside"
         return (
-            f"{what} {value:+.3f} ± {noise:.3f} (95%, items only, one seed): a hint, not "
+            f"{what} {spread} (95%, items only, one seed): a hint, not "
             f"evidence ({side} the items' noise; the seed-to-seed spread is not in it)"
         )
-    shown = f"{what} {value:+.3f} ± {noise:.3f} (95%, {seeds} seeds)"
+    shown = f"{what} {spread} (95%, {seeds} seeds)"
     if abs(value) > noise:
         return f"{shown}: beyond the noise"
     return f"{shown}: inconclusive, the interval holds zero"
@@ -353,8 +359,10 @@ class Verdicts:
         self.made: list[tuple[float, float, int]] = []
         self.labels: list[str] = []
 
-    def __call__(self, what: str, value: float, noise: float, seeds: int) -> str:
-        sentence = verdict(what, value, noise, seeds)
+    def __call__(
+        self, what: str, value: float, noise: float, seeds: int, base: float | None = None
+    ) -> str:
+        sentence = verdict(what, value, noise, seeds, base)
         self.made.append((value, noise, seeds))
         self.labels.append(what)
         return sentence
