@@ -27,7 +27,7 @@
 # 3. compare the loss curves and the final scores side by side.
 #
 # **How long it takes.** About 10 s when its runs are cached or shipped with the package
-# (the tutorial profile's are). Computing its 14 runs here, after you change a parameter or
+# (the tutorial profile's are). Computing its 15 runs here, after you change a parameter or
 # choose another profile, takes about 4 minutes on two CPU cores: an estimate from the
 # runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
 # seeds 2 and 3 need their baselines, which are not committed (those of seeds 0 and 1 are):
