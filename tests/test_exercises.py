@@ -100,6 +100,16 @@ CHECKED = [e for e in ALL if e.code]
 TRAINED = {"check_layer_allocation"}
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_unless_trained(request, tmp_path_factory, monkeypatch):
+    """A check that reads the tutorial's runs restores them from the shipped runs into the
+    cache; outside `-m trained` that cache is the test's own, so that `make test`'s later
+    `pruning-lib compute` still computes every run from scratch. `-m trained` runs after it
+    and reads the computed runs and baselines."""
+    if request.node.get_closest_marker("trained") is None:
+        monkeypatch.setenv("PRUNING_LIB_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 def solved(exercise: Exercise):
     """The exercise, marked ``trained`` where its check needs the trained baselines."""
     marks = [pytest.mark.trained] if set(exercise.checks) & TRAINED else []
