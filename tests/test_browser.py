@@ -141,6 +141,13 @@ def test_jupyterlab_runs_01_baseline_in_headless_chromium(tmp_path):
             page.wait_for_function(  # the kernel has started
                 "() => document.querySelector('.jp-Notebook') !== null", timeout=60_000
             )
+            # Under load the kernel may take a while: "Run All Cells" before it is idle
+            # runs nothing, so wait for it (two minutes at most) first.
+            for _ in range(60):
+                kernels = _get(f"{base}/api/kernels?token={token}")
+                if kernels and all(k["execution_state"] == "idle" for k in kernels):
+                    break
+                time.sleep(2)
             time.sleep(2)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
