@@ -110,12 +110,12 @@ def plot_curves(curves: dict, name: str, log_steps: bool = False) -> list[dict]:
         x = [max(s, 0.5) for s in steps] if log_steps else steps  # step 0 drawn at 0.5
         # Band: the 95% noise of the evaluation items around each point (one seed: the
         # seed-to-seed spread, measured in 07, comes on top).
-        qa_noise = [mean_item_term([(p["scores"][t]["exact_match"], n_items[t]) for t in QA])
+        qa_band = [mean_item_term([(p["scores"][t]["exact_match"], n_items[t]) for t in QA])
                     for p in result["curve"]]  # fmt: skip
         lambada_noise = [item_term(a, n_items["lambada"]) for a in lambada]
         line = left.plot(x, qa, marker="o", label=label)[0]
-        left.fill_between(x, [q - n for q, n in zip(qa, qa_noise)],
-                          [q + n for q, n in zip(qa, qa_noise)], color=line.get_color(),
+        left.fill_between(x, [q - n for q, n in zip(qa, qa_band)],
+                          [q + n for q, n in zip(qa, qa_band)], color=line.get_color(),
                           alpha=0.12, lw=0)  # fmt: skip
         right.plot(x, lambada, marker="o", label=label, color=line.get_color())
         right.fill_between(x, [a - n for a, n in zip(lambada, lambada_noise)],

@@ -13,7 +13,7 @@ from pruning_lib.prune import Pruner
 from pruning_lib.study import plans, shipped
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.notebook import paired_qa
-from pruning_lib.study.uncertainty import CORRECT, Z95, t95
+from pruning_lib.study.uncertainty import CORRECT, t95
 from tests.conftest import smoke_settings
 
 
@@ -102,15 +102,22 @@ def test_paired_qa_by_hand_at_one_and_at_two_seeds():
     value, noise, seeds = paired_qa([a, c], [b, d])
     deltas = [(0.25 + 0.25) / 3, (0.25 + 0.25) / 3]
     assert seeds == 2 and value == pytest.approx(mean(deltas))
-    assert noise >= 0.0  # equal deltas: the seed term is zero, the items' remains
+
+    def items(first, second):  # task by task over both seeds, root of the sum of squares / 3
+        terms = [paired_item_term([x[t][CORRECT] for x in first], [y[t][CORRECT] for y in second])
+                 for t in first[0]]  # fmt: skip
+        return math.sqrt(sum(x * x for x in terms)) / 3
+
+    # Equal deltas: the seed term is zero, the items' term is all that remains.
+    assert noise == pytest.approx(items([a, c], [b, d]))
     deltas = [0.5 / 3, 0.25 / 3]
     e = _scores({"nq_open": "1111", "web_questions": "1110", "trivia_qa": "1111"})
     f = _scores({"nq_open": "1111", "web_questions": "1110", "trivia_qa": "1110"})
     value, noise, _ = paired_qa([a, e], [b, f])
     assert value == pytest.approx(mean([0.5 / 3, 0.25 / 3]))
     seed_term = t95(1) * stdev(deltas) / math.sqrt(2)
-    assert noise > seed_term  # the seeds' t interval, with the items' term on top
-    assert Z95 > 1.9
+    # The seeds' t interval and the items' term, added in quadrature.
+    assert noise == pytest.approx(math.hypot(seed_term, items([a, e], [b, f])))
     with pytest.raises(ValueError, match="as many runs"):
         paired_qa([a, c], [b])
 

@@ -197,25 +197,6 @@ def test_a_mean_over_tasks_pairs_task_by_task():
     assert web > 0 and noise == pytest.approx(math.hypot(nq, web) / 2)  # alike: pseudo-items
 
 
-def test_qa_noise_of_two_runs_pairs_their_items():
-    from pruning_lib.study.notebook import qa_noise
-
-    class Sets:  # qa_noise reads the item counts only for the unpaired fallback
-        def eval_sets(self):
-            return {t: [None] * 4 for t in ("nq_open", "web_questions", "trivia_qa")}
-
-    a, b = _scores("1100", "1010"), _scores("1000", "1010")
-    for scores, correct in ((a, "1111"), (b, "1110")):
-        scores["trivia_qa"] = {"exact_match": correct.count("1") / 4, CORRECT: correct}
-    nq = paired_item_term(["1100"], ["1000"])
-    web = paired_item_term(["1010"], ["1010"])
-    trivia = paired_item_term(["1111"], ["1110"])
-    assert qa_noise(Sets(), a, b) == pytest.approx(math.hypot(nq, web, trivia) / 3)
-    del a["nq_open"][CORRECT]  # without the outcomes: both runs' item terms, unpaired
-    unpaired = qa_noise(Sets(), a, b)
-    assert unpaired == pytest.approx(math.hypot(qa_noise(Sets(), a), qa_noise(Sets(), b)))
-
-
 def test_the_ratio_item_term_matches_a_bootstrap_over_items():
     """Retention (pruned / dense on the same items): the delta method item by item agrees
     with resampling the items, an independent estimate of the same spread."""

@@ -28,7 +28,7 @@ from .runtime import check_cpu_kernels, describe_environment, seed_everything
 from .tables import format_table
 from .uncertainty import CORRECT
 
-__all__ = ["compute", "format_table", "mean_qa", "mean_score", "paired_qa", "qa_noise",
+__all__ = ["compute", "format_table", "mean_qa", "mean_score", "paired_qa",
            "show_comparison", "show_scores", "start"]  # fmt: skip
 
 
@@ -168,20 +168,3 @@ def paired_qa(a, b, tasks=QA) -> tuple[float, float, int]:
         raise ValueError("paired_qa needs as many runs (seeds) on each side")
     value, noise = paired(first, second)
     return value, noise, len(first["values"])
-
-
-def qa_noise(experiment: Experiment, *runs: dict[str, dict[str, float]]) -> float:
-    """The 95% half-width that the evaluation items give the mean QA score of one run, or
-    the difference of two runs' (one seed: the seed's own spread is not in it). Two runs on
-    the same items are paired item by item where their scores carry their outcomes; see
-    :mod:`~pruning_lib.study.uncertainty`."""
-    from .uncertainty import mean_item_term, paired_items
-
-    sets = experiment.eval_sets()
-    qa = ("nq_open", "web_questions", "trivia_qa")
-    if len(runs) == 2 and all(CORRECT in s[t] for s in runs for t in qa):
-        # One seed each, paired task by task as a mean record is (uncertainty.paired_items).
-        a, b = ({"parts": [{CORRECT: [s[t][CORRECT]]} for t in qa]} for s in runs)
-        return paired_items(a, b)
-    widths = [mean_item_term([(s[t]["exact_match"], len(sets[t])) for t in qa]) for s in runs]
-    return sum(w * w for w in widths) ** 0.5
