@@ -88,7 +88,8 @@ curves["dense control"] = runs["control"]
 from pruning_lib.study.notebook import mean_qa
 
 settings = experiment.settings
-tokens_per_step = settings.batch_size * settings.grad_accum_steps * experiment.block_size
+recipe = experiment.finetune_config()
+tokens_per_step = recipe.batch_size * recipe.grad_accum_steps * experiment.block_size
 corpus_tokens = len(experiment.stream())
 dense_scores = curves["dense control"]["curve"][0]["scores"]
 qa_chance = sum(dense_scores[t]["chance"] for t in ("nq_open", "web_questions", "trivia_qa")) / 3

@@ -37,7 +37,8 @@ def test_the_key_holds_what_shapes_the_run_and_nothing_else():
         assert run.key(dataclasses.replace(settings, **change)) == key, change
     # What does: the baseline, the data, the fine-tuning recipe, and the run's own values.
     for change in ({"baseline_steps": 1599}, {"world_seed": 1}, {"eval_limit": 10},
-                   {"finetune_learning_rate": 2e-3}, {"batch_size": 8}):  # fmt: skip
+                   {"finetune_learning_rate": 2e-3}, {"batch_size": 8},
+                   {"finetune_batch_size": 4}):  # fmt: skip
         assert run.key(dataclasses.replace(settings, **change)) != key, change
     assert dataclasses.replace(run, seed=1).key(settings) != key
     assert plans.finetuned(settings, 0.3).key(settings) != key

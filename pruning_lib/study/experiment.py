@@ -96,7 +96,7 @@ class Experiment:
         steps = self.settings.finetune_steps if steps is None else steps
         return TrainConfig(
             steps=steps,
-            batch_size=self.settings.batch_size,
+            batch_size=self.settings.finetune_batch_size,
             grad_accum_steps=self.settings.grad_accum_steps,
             learning_rate=self.settings.finetune_learning_rate,
             warmup_steps=min(10, steps),

@@ -54,7 +54,8 @@ class Settings:
     baseline_learning_rate: float = bounded(3e-3, 0, 10, low_open=True)
     finetune_steps: int = bounded(100, 0, MAX_STEPS)  # optimizer steps of each fine-tuning
     finetune_learning_rate: float = bounded(1e-3, 0, 10, low_open=True)
-    batch_size: int = bounded(16, 1, 65536)
+    batch_size: int = bounded(16, 1, 65536)  # sequences per step of the toy baseline's training
+    finetune_batch_size: int = bounded(8, 1, 65536)  # sequences per fine-tuning (and L1) step
     grad_accum_steps: int = bounded(1, 1, 4096)
     block_size: int = bounded(128, 8, 32768)  # tokens per training window (hub models)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"  # GPU only

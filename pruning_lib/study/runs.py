@@ -53,6 +53,7 @@ WITH_CORPUS = (
     "corpus_limit",
     "block_size",
     "finetune_learning_rate",
+    "finetune_batch_size",
     "grad_accum_steps",
     "mixed_precision",
 )
