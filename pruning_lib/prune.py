@@ -166,6 +166,32 @@ class Pruner(TrainHooks):
         masks = self._current_masks() if of == "remaining" else self.masks
         return self._set(select_masks(scores, amount, scope or self.scope, masks, of))
 
+    def prune_allocation(
+        self, allocation: Mapping[str, float], scores: Mapping[str, torch.Tensor] | None = None
+    ) -> float:
+        """Prune each weight to its own sparsity, ``allocation[name]`` (see
+        :mod:`~pruning_lib.allocation`), by ``scores`` (default: magnitude); returns the
+        sparsity. Exactly ``allocation.counts`` weights go: the whole reaches the
+        allocation's size-weighted mean, rounded to one weight, whatever the rounding of
+        each layer.
+
+        Example:
+            >>> from torch import nn
+            >>> pruner = Pruner(nn.Sequential(nn.Linear(10, 10), nn.Linear(10, 30)))
+            >>> pruner.prune_allocation({"0.weight": 0.2, "1.weight": 0.6})
+            0.5
+        """
+        from .allocation import counts
+
+        scores = MagnitudeScores(self.weights) if scores is None else scores
+        sizes = {name: weight.numel() for name, weight in self.weights.items()}
+        number = counts(sizes, allocation)
+        new = {}  # every mask is made (and every number checked) before any is applied
+        for name, size in sizes.items():
+            existing = {name: self.masks[name]} if name in self.masks else None
+            new.update(select_masks({name: scores[name]}, number[name] / size, "layer", existing))
+        return self._set(new)
+
     def prune_pattern(self, pattern, scores: Mapping[str, torch.Tensor] | None = None) -> float:
         """Prune by a pattern (``patterns.NM(2, 4)``, ``patterns.Units(0.25)``) of ``scores``
         (default: magnitude); returns the sparsity. Every weight is checked first. The
