@@ -50,17 +50,27 @@ MLP_SPECS: dict[str, tuple[str, MLPSpec]] = {
 }
 
 
+BLOCK_PATHS = ("transformer.h", "gpt_neox.layers", "model.decoder.layers", "model.layers")
+
+
+def block_list(model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:
+    """The module that holds the transformer blocks, its attribute name, and the blocks."""
+    for path in BLOCK_PATHS:
+        *parents, name = path.split(".")
+        owner = model
+        for part in parents:
+            owner = getattr(owner, part, None)
+            if owner is None:
+                break
+        blocks = getattr(owner, name, None) if owner is not None else None
+        if isinstance(blocks, nn.ModuleList):
+            return owner, name, blocks
+    raise ValueError("no transformer layers found (transformer.h, gpt_neox.layers, ...)")
+
+
 def transformer_layers(model: nn.Module) -> list[nn.Module]:
     """The model's transformer blocks, in order (GPT-2, GPT-NeoX, OPT, Llama-style)."""
-    for path in ("transformer.h", "gpt_neox.layers", "model.decoder.layers", "model.layers"):
-        module = model
-        for part in path.split("."):
-            module = getattr(module, part, None)
-            if module is None:
-                break
-        if module is not None:
-            return list(module)
-    raise ValueError("no transformer layers found (transformer.h, gpt_neox.layers, ...)")
+    return list(block_list(model)[2])
 
 
 def _spec(model: nn.Module) -> tuple[str, MLPSpec]:
