@@ -9,6 +9,8 @@ only torch.
 - ``bind(optimizer)``: see the optimizer the loop made (the proximal L1 step reads Adam's
   per-weight step sizes);
 - ``penalty(model)``: a term added to the loss (the L1 penalty);
+- ``batch_penalty(input_ids, logits)``: a term from the batch and the model's logits on it
+  (distillation from a teacher's logits);
 - ``before_step(step)``: before the forward pass (a schedule prunes here);
 - ``after_backward(model)``: after gradients are complete (masks zero them);
 - ``after_step(step)``: after the optimizer step (masks zero the weights again, so
@@ -33,6 +35,9 @@ class TrainHooks:
         """See the loop's optimizer (once, before the first step)."""
 
     def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
+        return None
+
+    def batch_penalty(self, input_ids: torch.Tensor, logits: torch.Tensor) -> torch.Tensor | None:
         return None
 
     def before_step(self, step: int) -> None:
@@ -61,6 +66,11 @@ class HookList(TrainHooks):
 
     def penalty(self, model: torch.nn.Module) -> torch.Tensor | None:
         terms = [t for t in (h.penalty(model) for h in self.hooks) if t is not None]
+        return sum(terms) if terms else None
+
+    def batch_penalty(self, input_ids: torch.Tensor, logits: torch.Tensor) -> torch.Tensor | None:
+        terms = [h.batch_penalty(input_ids, logits) for h in self.hooks]
+        terms = [t for t in terms if t is not None]
         return sum(terms) if terms else None
 
     def before_step(self, step: int) -> None:

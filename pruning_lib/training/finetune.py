@@ -4,6 +4,7 @@ One loop serves the baseline, fine-tuning after pruning, gradual pruning on a sc
 and L1 regularization. Pruning plugs in through :class:`TrainHooks`:
 
 - ``penalty(model)``: a term added to the loss (the L1 penalty);
+- ``batch_penalty(input_ids, logits)``: a term from the batch (distillation);
 - ``before_step(step)``: before the forward pass (a schedule prunes here);
 - ``after_backward(model)``: after gradients are complete (masks zero them);
 - ``after_step(step)``: after the optimizer step (masks zero the weights again, so
@@ -206,9 +207,13 @@ def train(
             last = micro == config.grad_accum_steps - 1
             context = accelerator.no_sync(prepared_model) if not last else nullcontext()
             with context, accelerator.autocast():
-                loss = prepared_model(input_ids=batch, labels=batch).loss
+                outputs = prepared_model(input_ids=batch, labels=batch)
+                loss = outputs.loss
                 penalty = hooks.penalty(accelerator.unwrap_model(prepared_model))
-                total = loss if penalty is None else loss + penalty
+                taught = hooks.batch_penalty(batch, outputs.logits)
+                total = loss
+                for term in (penalty, taught):
+                    total = total if term is None else total + term
                 accelerator.backward(total / config.grad_accum_steps)
             running += loss.detach().float().item()
             counted += 1
