@@ -203,6 +203,13 @@ class Pruner(TrainHooks):
             {name: _rows(mask, self.input_axes[name]).contiguous() for name, mask in made.items()}
         )
 
+    def replace(self, masks: Mapping[str, torch.Tensor]) -> float:
+        """Set ``masks`` in place of those weights' old ones, so a pruned weight may come
+        back (at zero: sparse training's regrowth); returns the sparsity."""
+        for name in masks:
+            self.masks.pop(name, None)
+        return self._set(masks)
+
     def _current_masks(self) -> dict[str, torch.Tensor]:
         """The masks, or for weights without one, where they are non-zero now."""
         return {name: self.masks.get(name, w.detach() != 0) for name, w in self.weights.items()}
