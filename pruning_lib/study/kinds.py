@@ -26,6 +26,7 @@ from ..schedules import Schedule
 from ..scores import calibration_batches
 from ..structured import shrink_mlp
 from ..training import recipes
+from .after import AFTER_KINDS
 from .baseline import build_baseline
 from .model import load_causal_lm, small_gpt
 from .runs import Run
@@ -321,3 +322,4 @@ KINDS = {
     "structured": structured,
     "dense_small": dense_small,
 }
+KINDS.update(AFTER_KINDS)  # notebook 11's kinds

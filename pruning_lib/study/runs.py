@@ -70,6 +70,9 @@ SHAPED_BY = {
     "l1": WITH_CORPUS,
     "structured": WITH_CORPUS,
     "dense_small": WITH_CORPUS,
+    "after_oneshot": WITH_CORPUS,
+    "after_finetuned": WITH_CORPUS,
+    "blocks_removed": WITH_CORPUS,
 }
 # Rough seconds per evaluation and per training step of the tutorial's toy model on one
 # CPU thread: only the order of the pool's work depends on them (longest first).

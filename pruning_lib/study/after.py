@@ -1,0 +1,190 @@
+"""The runs of "what comes after magnitude pruning" (notebook 11): the paper's Future Work.
+
+Three kinds, each from a fresh copy of the baseline of the run's seed:
+
+- ``after_oneshot``: one-shot pruning with the choices magnitude pruning leaves fixed: the
+  per-layer ``allocation`` (:mod:`pruning_lib.allocation`), reconstruction of the kept
+  weights after the mask (:mod:`pruning_lib.reconstruct`, SparseGPT's idea), and the text
+  that Wanda and reconstruction calibrate on (``calibration_text``: the fine-tuning
+  corpus, or the question-answer lines of the toy world's training facts, the family of
+  the QA tasks evaluated);
+- ``after_finetuned``: the same, then fine-tuning with the masks held, optionally with the
+  dense model as teacher (``distill``: the weight of the KL term, :mod:`pruning_lib.distill`);
+- ``blocks_removed``: the ``count`` transformer blocks of least influence removed
+  (:mod:`pruning_lib.blocks`, ShortGPT), then optionally fine-tuned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import allocation as allocators
+from ..blocks import block_influence, blocks_to_remove, remove_blocks
+from ..distill import Distillation
+from ..efficiency import parameter_counts
+from ..evaluation.data import token_stream
+from ..evaluation.tasks import render_solved
+from ..hooks import HookList
+from ..prune import Pruner
+from ..reconstruct import reconstruct as reconstruct_weights
+from ..scores import calibration_batches, input_norms, wanda_scores
+from ..training import recipes
+from ..training.finetune import train
+from .toyworld import RELATIONS, qa_row
+
+CALIBRATION_TEXTS = ("corpus", "qa")
+ALLOCATIONS = ("uniform", "global", "owl")
+
+
+def qa_lines(world) -> list[str]:
+    """The question-answer lines of the training facts (already in the corpus; the
+    evaluation asks about the other half of the people)."""
+    return [
+        render_solved(
+            RELATIONS[r]["task"], qa_row(RELATIONS[r]["task"], p, r, world.facts[p][r], 0)
+        )
+        for p, r in world.qa_train_pairs
+    ]
+
+
+def calibration(experiment, sequences: int, text: str = "corpus") -> list[torch.Tensor]:
+    """``sequences`` windows of the calibration ``text``, seeded by the run's seed."""
+    if text not in CALIBRATION_TEXTS:
+        raise ValueError(
+            f"calibration_text={text!r} is not allowed; choose one of {CALIBRATION_TEXTS}"
+        )
+    if text == "corpus":
+        stream = experiment.stream()
+    else:
+        if experiment.settings.model != "toy":
+            raise ValueError(
+                "calibration_text='qa' builds QA lines from the toy world; model='toy' only"
+            )
+        stream = token_stream(experiment.tokenizer, ["\n".join(qa_lines(experiment.world))])
+    return calibration_batches(
+        stream, sequences, experiment.block_size, seed=experiment.settings.seed
+    )
+
+
+def prune(
+    experiment,
+    model,
+    sparsity: float,
+    score: str,
+    pattern: str,
+    allocation: str,
+    reconstruct: bool,
+    calibration_text: str,
+    calibration_sequences: int,
+) -> tuple[Pruner, list[dict]]:
+    """Prune ``model`` once with these choices; returns the pruner and, with
+    ``reconstruct``, each layer's output error before and after reconstruction."""
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation={allocation!r} is not allowed; choose one of {ALLOCATIONS}")
+    if allocation != "uniform" and (pattern != "unstructured" or score != "magnitude"):
+        raise ValueError("a non-uniform allocation prunes unstructured magnitude only")
+    batches = None
+    if score == "wanda" or reconstruct or allocation == "owl":
+        batches = calibration(experiment, calibration_sequences, calibration_text)
+    dense = {name: w.detach().clone() for name, w in Pruner(model).weights.items()}
+    if allocation == "uniform":
+        pruner = recipes.oneshot(
+            model, sparsity, "layer", score, pattern, batches, experiment.settings.seed
+        )
+    else:
+        pruner = Pruner(model)
+        sizes = {name: w.numel() for name, w in pruner.weights.items()}
+        if allocation == "global":
+            chosen = allocators.global_({n: w.abs() for n, w in dense.items()}, sparsity)
+        else:
+            wanda = wanda_scores(pruner, input_norms(pruner, model, batches))
+            chosen = allocators.owl(wanda, sparsity)
+        assert set(chosen) == set(sizes)
+        pruner.prune_allocation(chosen)
+    errors = reconstruct_weights(pruner, model, batches, dense) if reconstruct else []
+    return pruner, errors
+
+
+def _layers(pruner: Pruner) -> list[dict]:
+    return [{"name": row["name"], "sparsity": row["sparsity"]} for row in pruner.report()[:-1]]
+
+
+def after_oneshot(
+    experiment,
+    sparsity: float,
+    score: str,
+    pattern: str,
+    allocation: str = "uniform",
+    reconstruct: bool = False,
+    calibration_text: str = "corpus",
+    calibration_sequences: int = 128,
+) -> dict[str, Any]:
+    """One-shot pruning with these choices (see the module); no training."""
+    model = experiment.fresh_model()
+    pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
+                           calibration_text, calibration_sequences)  # fmt: skip
+    return {
+        "scores": experiment.evaluate(model),
+        "sparsity": pruner.sparsity(),
+        "layers": _layers(pruner),
+        "reconstruction": errors,
+    }
+
+
+def after_finetuned(
+    experiment,
+    sparsity: float,
+    score: str,
+    pattern: str,
+    steps: int,
+    distill: float = 0.0,
+    allocation: str = "uniform",
+    reconstruct: bool = False,
+    calibration_text: str = "corpus",
+    calibration_sequences: int = 128,
+) -> dict[str, Any]:
+    """:func:`after_oneshot`, then ``steps`` of fine-tuning with the masks held; with
+    ``distill`` > 0, the dense model is the teacher (a KL term of that weight, T = 2)."""
+    model = experiment.fresh_model()
+    pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
+                           calibration_text, calibration_sequences)  # fmt: skip
+    args = experiment.train_args(steps)
+    teacher = Distillation(experiment.baseline()[0], alpha=distill) if distill else None
+    result = train(model, args["stream"], args["config"], args["block_size"],
+                   HookList(pruner, teacher), args["device"], args["progress"])  # fmt: skip
+    return {
+        "scores": experiment.evaluate(model),
+        "sparsity": pruner.sparsity(),
+        "history": result.history,
+        "reconstruction": errors,
+    }
+
+
+def blocks_removed(experiment, count: int, steps: int, calibration_sequences=128) -> dict[str, Any]:
+    """The ``count`` blocks of lowest influence on the corpus removed, then ``steps`` of
+    fine-tuning (nothing to hold: the blocks are gone)."""
+    model = experiment.fresh_model()
+    before = parameter_counts(model)
+    influence = block_influence(model, calibration(experiment, calibration_sequences))
+    removed = remove_blocks(model, blocks_to_remove(influence, count))
+    if steps:
+        experiment.finetune(model, None, steps)
+    after = parameter_counts(model)
+    return {
+        "scores": experiment.evaluate(model),
+        "influence": influence,
+        "removed": removed,
+        "parameters": after["total"],
+        "removed_parameters": before["total"] - after["total"],
+        "removed_prunable": before["prunable"] - after["prunable"],
+        "prunable": before["prunable"],
+    }
+
+
+AFTER_KINDS = {
+    "after_oneshot": after_oneshot,
+    "after_finetuned": after_finetuned,
+    "blocks_removed": blocks_removed,
+}
