@@ -142,7 +142,7 @@ def run_block(exercise: Exercise, functions: dict | None = None, unwritten=False
 
 
 def test_every_notebook_has_exercises():
-    assert len(NOTEBOOKS) == 10
+    assert len(NOTEBOOKS) == 11
     for path in NOTEBOOKS:
         assert [e.number for e in ALL if e.notebook == path.stem][:1] == [1], path.stem
 
@@ -273,6 +273,11 @@ MISTAKES = {
     "check_csr_breakeven": lambda rows, cols, value, index: 1 - value / (value + index),
     "check_block_macs": lambda T, d, m: 4 * T * d * d + 2 * T * d * m,  # attention left out
     # Sparing the sensitive layers without pruning the others more: not the same size.
+    "check_reconstruct_row": lambda X, w, keep: w * keep,  # the mask alone, nothing refitted
+    # The cosine of the whole tensors, not token by token.
+    "check_block_influence": lambda a, b: (
+        1 - float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+    ),
     "check_layer_allocation": lambda falls, sizes, target: {
         name: target / 2 if fall[0.9] > 0.1 else target for name, fall in falls.items()
     },

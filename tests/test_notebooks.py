@@ -215,6 +215,7 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
             "08_efficiency",
             "09_scores_patterns",
             "10_efficiency_answer",
+            "11_after_magnitude",
         ]
         from tests.test_outputs_clean import output_problems
 
@@ -228,7 +229,7 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
         assert (out / "figure_4.png").stat().st_size > 10_000
         again = run_cli("reproduce", str(path))
         assert again.returncode == 0
-        assert again.stdout.count("current, skipped") == 11
+        assert again.stdout.count("current, skipped") == 12
         # Two seeds: every record carries one value per seed; every run was computed
         # before the notebooks ran, so the second time computes nothing.
         assert results["seeds"] == [0, 1]

@@ -128,6 +128,7 @@ def after_oneshot(
     return {
         "scores": experiment.evaluate(model),
         "sparsity": pruner.sparsity(),
+        "report": pruner.report()[-1],
         "layers": _layers(pruner),
         "reconstruction": errors,
     }
@@ -157,6 +158,7 @@ def after_finetuned(
     return {
         "scores": experiment.evaluate(model),
         "sparsity": pruner.sparsity(),
+        "report": pruner.report()[-1],
         "history": result.history,
         "reconstruction": errors,
     }
@@ -174,6 +176,7 @@ def blocks_removed(experiment, count: int, steps: int, calibration_sequences=128
     after = parameter_counts(model)
     return {
         "scores": experiment.evaluate(model),
+        "sparsity": (before["prunable"] - after["prunable"]) / before["prunable"],
         "influence": influence,
         "removed": removed,
         "parameters": after["total"],

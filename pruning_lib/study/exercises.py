@@ -719,3 +719,57 @@ def check_layer_allocation(mine: Callable[[dict, dict, float], dict[str, float]]
         f"{sentence}: not better than uniform pruning at {target} by more than the noise"
     )
     print(f"correct: {sentence}")
+
+
+def check_reconstruct_row(mine: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
+    """11.1: one row refitted after its mask, against ``torch.linalg.lstsq``.
+
+    Args:
+        mine: ``mine(X, w, keep)``: the row ``w`` (in,) with its kept weights (``keep``, a
+            bool mask) set to the least-squares fit of ``X @ w`` from ``X[:, keep]``
+            (``X``: tokens x in, float64), zeros elsewhere.
+    """
+
+    def reference(X: Tensor, w: Tensor, keep: Tensor) -> Tensor:
+        out = torch.zeros_like(w)
+        out[keep] = torch.linalg.lstsq(X[:, keep], X @ w).solution
+        return out
+
+    cases = []
+    for seed, (tokens, inputs) in enumerate(((40, 8), (25, 6), (60, 12))):
+        X = _rand(tokens, inputs, seed=seed).double()
+        X[:, 0] += 0.8 * X[:, 1]  # correlated inputs: the refit moves the kept weights
+        keep = _rand(inputs, seed=seed + 10) > 0
+        keep[0] = True
+        cases.append((X, _rand(inputs, seed=seed + 20).double(), keep))
+    _compare(mine, reference, cases, "the refitted row", tol=1e-6)
+
+
+def check_block_influence(mine: Callable[[Tensor, Tensor], float]) -> None:
+    """11.2: ShortGPT's block influence from a block's input and output hidden states,
+    against ``pruning_lib.blocks.block_influence`` on a GPT-2 that transformers builds.
+
+    Args:
+        mine: ``mine(x_in, x_out)`` of ``(batch, tokens, hidden)`` states: one minus the mean,
+            over tokens, of the cosine similarity of each token's input and output.
+    """
+    from ..blocks import block_influence
+
+    model = _gpt2(16, 3)
+    ids = torch.randint(0, 50, (2, 10), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        states = model(input_ids=ids, output_hidden_states=True).hidden_states
+    library = block_influence(model, [ids])
+    for block in range(2):  # the last state HF returns is after the final norm
+        got = _answer(mine, states[block], states[block + 1])
+        assert _same(got, library[block], 1e-5), (
+            f"the influence of block {block}: yours {_show(got)}, the library's "
+            f"{library[block]:.6f}"
+        )
+    x, y = _rand(3, 5, 8, seed=1), _rand(3, 5, 8, seed=2)
+    scaled = _answer(mine, x, 3.0 * x)  # a block that only scales its input changes nothing
+    assert _same(scaled, 0.0, 1e-5), f"x against 3x: yours {_show(scaled)}, expected 0"
+    want = 1 - float(torch.nn.functional.cosine_similarity(x, y, dim=-1).mean())
+    got = _answer(mine, x, y)
+    assert _same(got, want, 1e-5), f"random states: yours {_show(got)}, expected {want:.6f}"
+    print("correct: the block influence matches on all 4 cases")

@@ -87,7 +87,7 @@ class Settings:
 
 @dataclass
 class StudyParameters:
-    """Parameters of single notebooks (02 to 10); defaults are the tutorial's."""
+    """Parameters of single notebooks (02 to 11); defaults are the tutorial's."""
 
     section = SECTION
     thresholds: list[float] = bounded_items([0.0, 0.02, 0.04, 0.06, 0.08, 0.1], 0)  # 02: |w|
@@ -118,6 +118,9 @@ class StudyParameters:
     # 09: a dense toy model of the pruned size trained from scratch at these seeds (minutes
     # each; the tutorial trains none, params/study.yaml three)
     dense_small_seeds: list[int] = bounded_items([], 0, MAX_SEED, empty=True)
+    after_sparsities: list[float] = bounded_items([0.5, 0.7], 0, 1, high_open=True)  # 11
+    distill_weight: float = bounded(1.0, 0, 1000, low_open=True)  # 11: the teacher's KL term
+    removed_blocks: int = bounded(1, 1, 1000)  # 11: transformer blocks removed (ShortGPT)
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 

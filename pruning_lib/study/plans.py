@@ -424,6 +424,61 @@ def finetuning(settings: Settings, sparsities) -> dict:
     }
 
 
+def after_magnitude(settings: Settings, sparsities, seeds, distill: float, blocks: int) -> dict:
+    """Notebook 11, at each seed: magnitude pruning beside what comes after it (see
+    :mod:`~pruning_lib.study.after`), keyed by seed, then (variant, sparsity). Unstructured
+    at each of ``sparsities``, 2:4 beside it where it gives the same sparsity (0.5); the
+    teacher's weight ``distill``; ``blocks`` transformer blocks removed, beside unstructured
+    magnitude pruning of the same share of the prunable weights."""
+    steps = settings.finetune_steps
+    calibration = settings.calibration_sequences
+    share = blocks / skeleton(settings).config.num_hidden_layers  # every block the same size
+    plan = {}
+    for seed in seeds:
+
+        def after(sparsity, score="magnitude", pattern="unstructured", seed=seed, **choices):
+            return Run.of("after_oneshot", seed, sparsity=sparsity, score=score, pattern=pattern,
+                          calibration_sequences=calibration, **choices)  # fmt: skip
+
+        def tuned(sparsity, seed=seed, **choices):
+            return Run.of("after_finetuned", seed, sparsity=sparsity, score="magnitude",
+                          pattern="unstructured", steps=steps, calibration_sequences=calibration,
+                          **choices)  # fmt: skip
+
+        runs = {("dense", 0.0): dense(settings, seed), ("control", 0.0): control(settings, seed)}
+        for p in sparsities:
+            runs[("magnitude", p)] = oneshot(settings, p, seed, score="magnitude",
+                                             pattern="unstructured")  # fmt: skip
+            runs[("magnitude + reconstruction", p)] = after(p, reconstruct=True)
+            runs[("Wanda", p)] = oneshot(settings, p, seed, score="wanda", pattern="unstructured")
+            runs[("Wanda + reconstruction", p)] = after(p, "wanda", reconstruct=True)
+            runs[("Wanda on QA text", p)] = after(p, "wanda", calibration_text="qa")
+            runs[("global allocation", p)] = after(p, allocation="global")
+            runs[("OWL allocation", p)] = after(p, allocation="owl")
+            runs[("magnitude, fine-tuned", p)] = finetuned(settings, p, seed, score="magnitude",
+                                                           pattern="unstructured")  # fmt: skip
+            runs[("reconstruction, fine-tuned", p)] = tuned(p, reconstruct=True)
+            runs[("distilled", p)] = tuned(p, distill=distill)
+            if abs(p - 0.5) < 1e-9:
+                for score in ("magnitude", "wanda"):
+                    name = "magnitude" if score == "magnitude" else "Wanda"
+                    runs[(f"{name} 2:4", p)] = oneshot(
+                        settings, p, seed, score=score, pattern="2:4"
+                    )
+                    runs[(f"{name} 2:4 + reconstruction", p)] = after(p, score, "2:4",
+                                                                      reconstruct=True)  # fmt: skip
+        runs[("blocks removed", share)] = Run.of("blocks_removed", seed, count=blocks, steps=0)
+        runs[("blocks removed, fine-tuned", share)] = Run.of("blocks_removed", seed, count=blocks,
+                                                             steps=steps)  # fmt: skip
+        runs[("magnitude", share)] = oneshot(settings, share, seed, score="magnitude",
+                                             pattern="unstructured")  # fmt: skip
+        runs[("magnitude, fine-tuned", share)] = finetuned(settings, share, seed,
+                                                           score="magnitude",
+                                                           pattern="unstructured")  # fmt: skip
+        plan[seed] = runs
+    return plan
+
+
 NOTEBOOK_PLANS = {
     "01_baseline": lambda s, p: dense(s),
     "02_threshold": lambda s, p: thresholds(s, p.thresholds, p.q_values, p.seeds),
@@ -450,6 +505,9 @@ NOTEBOOK_PLANS = {
     ),
     "10_efficiency_answer": lambda s, p: equal_size(
         s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds, p.sparsities
+    ),
+    "11_after_magnitude": lambda s, p: after_magnitude(
+        s, p.after_sparsities, p.seeds, p.distill_weight, p.removed_blocks
     ),
 }
 

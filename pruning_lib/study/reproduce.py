@@ -45,6 +45,7 @@ NOTEBOOK_ORDER = (
     "08_efficiency",
     "09_scores_patterns",
     "10_efficiency_answer",
+    "11_after_magnitude",
 )
 RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
 # Keys a notebook has but a profile must not set, and why.
