@@ -63,6 +63,8 @@ equal_size_sparsities = [0.5]  # notebook 09's grid (params/study.yaml: [0.5, 0.
 equal_size_seeds = [0, 1, 2]  # notebook 09's seeds
 dense_small_seeds = []  # notebook 09's dense model of the pruned size (study.yaml: [0, 1, 2])
 sparsities = [0.1, 0.3, 0.5, 0.7, 0.9]  # 07's sweep: its fine-tuned quality beside CSR's speed
+distill_weight = 1.0  # notebook 11's teacher weight (its distilled row)
+removed_blocks = 1  # notebook 11's blocks removed (its shortened row)
 
 # %% tags=["nbval-ignore-output"]
 # Names the machine and device.
@@ -77,13 +79,17 @@ experiment = start(globals())
 
 # %% tags=["nbval-ignore-output"]
 # A progress bar while the runs not cached yet are computed (notebook 09's equal-size
-# study, whose quality figures the answer table reads, and 07's fine-tuned runs at
-# `sparsities`: run alone, this computes them, minutes; after 09 and 07 they come from the
-# cache).
+# study, whose quality figures the answer table reads, 07's fine-tuned runs at
+# `sparsities`, and notebook 11's fine-tuned rows: run alone, this computes them, minutes;
+# after 09, 07 and 11 they come from the cache).
 plan = plans.equal_size(
     experiment.settings, equal_size_sparsities, equal_size_seeds, dense_small_seeds, sparsities
 )
 sweeps = compute(experiment, plan)
+after_sweeps = compute(
+    experiment,
+    plans.answer_after(experiment.settings, equal_size_seeds, distill_weight, removed_blocks),
+)
 
 # %% [markdown]
 # ## Why zeros alone do not make a model faster
@@ -247,11 +253,18 @@ print(f"toy model, seeds {study['seeds']}; removing {plans.percent(matched)} of 
 # (the control: against the untrained dense model, the extra training would pass for
 # recovery), mean over the equal-size study's seeds (`equal_size_seeds`, 0 to 2: three of
 # 07's four, so 07's numbers at four seeds differ a little) ± 95% interval (paired by seed
-# and item by item; "not measured" where the study has no such run).
+# and item by item; "not measured" where the study has no such run). The last rows are
+# notebook 11's: the kept weights refitted after the mask (reconstruction) or fine-tuned
+# toward the dense model's logits (distillation), and whole transformer blocks removed
+# (timed on gpt2-small with the same share of its blocks removed,
+# `benchmarks/bench_blocks.py`).
 
 # %%
 if benchmarks is not None:
+    after_study = equal_size.collect(experiment, after_sweeps)
+    share = removed_blocks / experiment.fresh_model().config.num_hidden_layers
     table = answer.answer_rows(benchmarks, study, matched)
+    table += answer.after_rows(benchmarks, after_study, share)
     print(
         format_table(table, ["pruning", "CPU speed", "file (gpt2-small)", "mean QA change (toy)"])
     )

@@ -44,7 +44,7 @@
 #
 # **How long it takes.** About 15 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 120 runs here, after you change a parameter or
-# choose another profile, takes about 12 minutes on two CPU cores: an estimate from the
+# choose another profile, takes about 13 minutes on two CPU cores: an estimate from the
 # runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
 # seeds 2 and 3 need their baselines, which are not committed (those of seeds 0 and 1 are):
 # where they are not cached, they are trained first, about eight minutes on one CPU thread
@@ -186,16 +186,24 @@ print(format_table(
 sizes = {n: w.numel() for n, w in pruner.weights.items()}
 print(f"OWL's allocation at 0.5 prunes {sum(allocation.counts(sizes, owl).values())} weights, "
       f"uniform {round(0.5 * sum(sizes.values()))}")  # fmt: skip
+blocks = list(ratios)
+most = max(
+    range(len(blocks)), key=lambda i: owl[next(n for n in owl if n.startswith(blocks[i] + "."))]
+)
+ranked = sorted(range(len(blocks)), key=lambda i: -influence[i])
+print(f"OWL prunes block {most} most (the fewest outliers); by block influence it ranks "
+      f"{ranked.index(most) + 1} of {len(blocks)} (1: the block that changes its input most)")  # fmt: skip
 
 # %% [markdown]
 # ## Four seeds: quality at each choice
 #
 # Each training seed prunes its own baseline; [low, high] is the 95% interval of the mean
 # over seeds with the items' sampling noise added, kept inside 0 and 1
-# (`pruning_lib/study/uncertainty.py`). Every variant at one sparsity keeps the same number
-# of weights (the allocations to the weight: `allocation.counts`); *blocks removed* keeps
-# the parameters of the remaining blocks, and sits beside unstructured magnitude pruning of
-# the same share of the prunable weights.
+# (`pruning_lib/study/uncertainty.py`). At one sparsity the variants keep the same number
+# of weights up to rounding: magnitude rounds layer by layer, Wanda row by row, the
+# allocations over the whole model (`allocation.counts`); the line after the table prints
+# the largest gap. *blocks removed* keeps the parameters of the remaining blocks, and sits
+# beside unstructured magnitude pruning of the same share of the prunable weights.
 
 # %%
 from pruning_lib.study import equal_size
@@ -204,6 +212,11 @@ study = equal_size.collect(experiment, sweeps)
 table = equal_size.rows(study)
 print(f"seeds {study['seeds']}; mean of each variant's score [95% interval, inside 0 and 1]")
 print(format_table(table, ["variant", "sparsity", "parameters", "mean QA", "mean of six"]))
+for level in after_sparsities:
+    kept = [row["parameters"] for row in table if row["sparsity"] == level and row["variant"]
+            not in ("dense", "control")]  # fmt: skip
+    print(f"at {level:g}: parameters kept differ by at most {max(kept) - min(kept)} "
+          f"({(max(kept) - min(kept)) / max(kept):.2%} of the largest)")  # fmt: skip
 
 # %% [markdown]
 # ## What the numbers say
@@ -230,11 +243,11 @@ for level in after_sparsities:
         ("global allocation", "magnitude"),
         ("OWL allocation", "magnitude"),
         ("reconstruction, fine-tuned", "magnitude, fine-tuned"),
-        ("distilled", "magnitude, fine-tuned"),
+        ("distilled, fine-tuned", "magnitude, fine-tuned"),
     ):
         comparisons.append(((first, level), (second, level)))
     comparisons.append((("magnitude, fine-tuned", level), CONTROL))
-    comparisons.append((("distilled", level), CONTROL))
+    comparisons.append((("distilled, fine-tuned", level), CONTROL))
     if abs(level - 0.5) < 1e-9:
         comparisons.append((("magnitude 2:4 + reconstruction", 0.5), ("magnitude 2:4", 0.5)))
         comparisons.append((("Wanda 2:4 + reconstruction", 0.5), ("Wanda 2:4", 0.5)))
@@ -281,9 +294,7 @@ fig, ax = plt.subplots(figsize=(9, 0.32 * len(judged) + 1))
 labels = [f"{a[0]} − {b[0]} ({a[1]:g})" for a, b in judged]
 for row, ((_, second), (value, noise)) in enumerate(judged.items()):
     low, high = change_interval(value, noise, equal_size.mean_of(study, *second)["mean"])
-    colour = (
-        "tab:orange" if "fine-tuned" in labels[row] or "distilled" in labels[row] else "tab:blue"
-    )
+    colour = "tab:orange" if "fine-tuned" in labels[row] else "tab:blue"
     ax.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=colour, capsize=3)
 ax.axvline(0.0, color="black", lw=0.8)
 ax.set_yticks(range(len(labels)), labels, fontsize=8)
@@ -335,13 +346,15 @@ saved = experiment.save_result(
 #
 # - Our model has four blocks of 128 dimensions and trains in minutes; the methods above
 #   were designed for billions of weights. OWL's premise is that large language models
-#   grow a few activation outliers of huge magnitude (Dettmers et al., 2022); a four-block
-#   model trained on a generated corpus has few, so its allocation stays near uniform.
+#   grow a few activation outliers of huge magnitude (Dettmers et al., 2022), and that the
+#   blocks that hold them matter most. Our model's outlier shares are around one percent
+#   (the table above), and the block with the fewest need not be the one that matters
+#   least: the line under the table says how OWL's most pruned block ranks by influence.
 # - ShortGPT finds deep models redundant in their later blocks; with four blocks, one block
 #   is a quarter of the model, and removing it is a large cut.
-# - Reconstruction fits each layer's outputs on 128 windows of calibration text; a 7B
-#   model's layers see the same number of windows with far more inputs per layer, so its
-#   least-squares fit is more constrained and the dampening matters more.
+# - Reconstruction fits each layer's outputs on 32 windows of 128 tokens (4,096 tokens, for
+#   inputs of 128 or 512 features); SparseGPT fits a 7B model's layers on 128 windows of
+#   2,048 tokens for inputs of 4,096 to 11,008 features, where the dampening matters more.
 # - The QA lines our "task family" text is made of share the evaluation's format but not
 #   its facts (the evaluation asks about the other half of the people); real task text
 #   would overlap less cleanly.

@@ -84,12 +84,18 @@ def _owner(model: nn.Module, parameter: torch.Tensor) -> nn.Module:
     raise ValueError("a prunable weight has no module of its own in the model")
 
 
+class _Enough(Exception):
+    """Raised by the hook once the layer's input is read: the rest of the forward pass is
+    not needed (the layers after it cannot change its input)."""
+
+
 @torch.no_grad()
 def layer_inputs_gram(model: nn.Module, module: nn.Module, batches: Iterable) -> torch.Tensor:
-    """``X^T X`` of ``module``'s inputs over the calibration ``batches`` (float64)."""
+    """``X^T X`` of ``module``'s inputs over the calibration ``batches`` (float64). Each
+    forward pass stops at ``module``."""
     total: list[torch.Tensor] = []
 
-    def hook(_, inputs, output):
+    def hook(_, inputs):
         x = inputs[0].detach().double()
         x = x.reshape(-1, x.shape[-1])  # (tokens, in)
         gram = x.T @ x
@@ -97,12 +103,16 @@ def layer_inputs_gram(model: nn.Module, module: nn.Module, batches: Iterable) ->
             total[0] += gram
         else:
             total.append(gram)
+        raise _Enough
 
-    handle = module.register_forward_hook(hook)
+    handle = module.register_forward_pre_hook(hook)
     device = next(model.parameters()).device
     try:
         for batch in batches:
-            model(batch.to(device))
+            try:
+                model(batch.to(device))
+            except _Enough:
+                pass
     finally:
         handle.remove()
     if not total:

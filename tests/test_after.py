@@ -35,7 +35,7 @@ def test_allocations_prune_the_same_number_of_weights_differently(experiment):
 
 def test_reconstruction_lowers_every_layers_output_error(experiment):
     run = Run.of("after_oneshot", 0, sparsity=0.5, score="wanda", pattern="2:4",
-                 reconstruct=True, calibration_text="qa", calibration_sequences=4)  # fmt: skip
+                 reconstruct=True, calibration_text="qa", reconstruction_sequences=4)  # fmt: skip
     rows = experiment.result(run)["reconstruction"]
     assert rows and all(row["reconstructed"] < row["masked"] for row in rows)
 

@@ -78,6 +78,7 @@ def prune(
     reconstruct: bool,
     calibration_text: str,
     calibration_sequences: int,
+    reconstruction_sequences: int = 32,
 ) -> tuple[Pruner, list[dict]]:
     """Prune ``model`` once with these choices; returns the pruner and, with
     ``reconstruct``, each layer's output error before and after reconstruction."""
@@ -86,7 +87,7 @@ def prune(
     if allocation != "uniform" and (pattern != "unstructured" or score != "magnitude"):
         raise ValueError("a non-uniform allocation prunes unstructured magnitude only")
     batches = None
-    if score == "wanda" or reconstruct or allocation == "owl":
+    if score == "wanda" or allocation == "owl":
         batches = calibration(experiment, calibration_sequences, calibration_text)
     dense = {name: w.detach().clone() for name, w in Pruner(model).weights.items()}
     if allocation == "uniform":
@@ -103,7 +104,10 @@ def prune(
             chosen = allocators.owl(wanda, sparsity)
         assert set(chosen) == set(sizes)
         pruner.prune_allocation(chosen)
-    errors = reconstruct_weights(pruner, model, batches, dense) if reconstruct else []
+    errors = []
+    if reconstruct:  # fewer windows than Wanda's: each layer's pass costs a forward to it
+        windows = calibration(experiment, reconstruction_sequences, calibration_text)
+        errors = reconstruct_weights(pruner, model, windows, dense)
     return pruner, errors
 
 
@@ -120,11 +124,13 @@ def after_oneshot(
     reconstruct: bool = False,
     calibration_text: str = "corpus",
     calibration_sequences: int = 128,
+    reconstruction_sequences: int = 32,
 ) -> dict[str, Any]:
     """One-shot pruning with these choices (see the module); no training."""
     model = experiment.fresh_model()
     pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
-                           calibration_text, calibration_sequences)  # fmt: skip
+                           calibration_text, calibration_sequences,
+                           reconstruction_sequences)  # fmt: skip
     return {
         "scores": experiment.evaluate(model),
         "sparsity": pruner.sparsity(),
@@ -145,12 +151,14 @@ def after_finetuned(
     reconstruct: bool = False,
     calibration_text: str = "corpus",
     calibration_sequences: int = 128,
+    reconstruction_sequences: int = 32,
 ) -> dict[str, Any]:
     """:func:`after_oneshot`, then ``steps`` of fine-tuning with the masks held; with
     ``distill`` > 0, the dense model is the teacher (a KL term of that weight, T = 2)."""
     model = experiment.fresh_model()
     pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
-                           calibration_text, calibration_sequences)  # fmt: skip
+                           calibration_text, calibration_sequences,
+                           reconstruction_sequences)  # fmt: skip
     args = experiment.train_args(steps)
     teacher = Distillation(experiment.baseline()[0], alpha=distill) if distill else None
     result = train(model, args["stream"], args["config"], args["block_size"],

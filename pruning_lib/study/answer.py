@@ -29,6 +29,7 @@ from .uncertainty import change_interval
 
 MEASURED = Path(__file__).resolve().parent / "reference" / "benchmarks"
 BENCHMARK_FILES = ("sparse_kernels", "structured")  # needed; gpu_semi_structured if measured
+OPTIONAL_FILES = ("gpu_semi_structured", "blocks")  # shown where measured
 BAR = 0.85  # the structured speed-up must reach this share of the multiply-add ratio
 
 
@@ -41,8 +42,9 @@ def load_benchmarks(folder: str | Path | None = None) -> dict[str, Any] | None:
     if not all(path.is_file() for path in paths.values()):
         return None
     figures = {name: json.loads(path.read_text()) for name, path in paths.items()}
-    gpu = folder / "gpu_semi_structured.json"
-    figures["gpu_semi_structured"] = json.loads(gpu.read_text()) if gpu.is_file() else None
+    for name in OPTIONAL_FILES:
+        path = folder / f"{name}.json"
+        figures[name] = json.loads(path.read_text()) if path.is_file() else None
     return figures
 
 
@@ -160,6 +162,52 @@ def answer_rows(
             )
         )
     return rows
+
+
+def after_rows(
+    benchmarks: dict[str, Any], study: dict[str, Any], share: float
+) -> list[dict[str, Any]]:
+    """Notebook 11's ways beside the others (its study at the equal-size seeds): refitted
+    and distilled unstructured 0.5 (masks: as dense on a CPU), and whole blocks removed
+    (``share`` of them; speed from ``benchmarks/bench_blocks.py``: as many twelfths of
+    gpt2-small's blocks, where measured)."""
+    sizes = benchmarks["structured"]["file_mb"]
+    masked = f"{sizes['unstructured_50_dense_file']:.1f} MB"
+    rows = []
+    ways = (
+        ("unstructured 0.5, reconstructed, masked", "reconstruction, fine-tuned"),
+        ("unstructured 0.5, distilled, masked", "distilled, fine-tuned"),
+    )
+    for label, variant in ways:
+        change, noise = quality_change(study, variant, 0.5)
+        speed = "as dense (same matmuls; not timed)"
+        rows.append(_after_row(label, speed, 1.0, masked, change, noise, False))
+    blocks = benchmarks.get("blocks")
+    timed = None
+    if blocks:
+        layers = blocks["rows"][0]["blocks_kept"]
+        timed = next(
+            (r for r in blocks["rows"] if abs(r["blocks_removed"] / layers - share) < 1e-9), None
+        )
+    change, noise = quality_change(study, "blocks removed, fine-tuned", share)
+    speed = f"{timed['speedup']:.2f}x (blocks)" if timed else "not measured"
+    file = f"{timed['file_mb']:.1f} MB" if timed else "not measured"
+    speedup = timed["speedup"] if timed else 0.0
+    label = f"{percent(share)} of blocks removed"
+    rows.append(_after_row(label, speed, speedup, file, change, noise, bool(timed)))
+    return rows
+
+
+def _after_row(pruning, speed, speedup, file, change, noise, whole_model) -> dict[str, Any]:
+    return {
+        "pruning": pruning,
+        "CPU speed": speed,
+        "file (gpt2-small)": file,
+        "mean QA change (toy)": f"{change:+.3f} ± {noise:.3f}",
+        "speedup": speedup,
+        "change": change,
+        "whole_model": whole_model,
+    }
 
 
 def _timed_neurons(benchmarks: dict[str, Any], matched_fraction: float):

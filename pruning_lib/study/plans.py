@@ -35,6 +35,7 @@ from .model import skeleton
 from .parameters import Settings, StudyParameters
 from .runs import Run
 
+RECONSTRUCTION_SEQUENCES = 32  # 11: calibration windows of reconstruction (Wanda's: 128)
 CURVE_POINTS = 4  # evaluations along each fine-tuning (notebook 06 plots them)
 SCAN_SPARSITIES = (0.5, 0.7, 0.9)  # notebook 03's sensitivity scan, each layer alone
 METHODS = ("magnitude", "wanda", "random")  # the scores of the equal-size study
@@ -433,6 +434,7 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
     steps = settings.finetune_steps
     calibration = settings.calibration_sequences
     share = blocks / skeleton(settings).config.num_hidden_layers  # every block the same size
+    refit = {"reconstruct": True, "reconstruction_sequences": RECONSTRUCTION_SEQUENCES}
     plan = {}
     for seed in seeds:
 
@@ -449,24 +451,23 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
         for p in sparsities:
             runs[("magnitude", p)] = oneshot(settings, p, seed, score="magnitude",
                                              pattern="unstructured")  # fmt: skip
-            runs[("magnitude + reconstruction", p)] = after(p, reconstruct=True)
+            runs[("magnitude + reconstruction", p)] = after(p, **refit)
             runs[("Wanda", p)] = oneshot(settings, p, seed, score="wanda", pattern="unstructured")
-            runs[("Wanda + reconstruction", p)] = after(p, "wanda", reconstruct=True)
+            runs[("Wanda + reconstruction", p)] = after(p, "wanda", **refit)
             runs[("Wanda on QA text", p)] = after(p, "wanda", calibration_text="qa")
             runs[("global allocation", p)] = after(p, allocation="global")
             runs[("OWL allocation", p)] = after(p, allocation="owl")
             runs[("magnitude, fine-tuned", p)] = finetuned(settings, p, seed, score="magnitude",
                                                            pattern="unstructured")  # fmt: skip
-            runs[("reconstruction, fine-tuned", p)] = tuned(p, reconstruct=True)
-            runs[("distilled", p)] = tuned(p, distill=distill)
+            runs[("reconstruction, fine-tuned", p)] = tuned(p, **refit)
+            runs[("distilled, fine-tuned", p)] = tuned(p, distill=distill)
             if abs(p - 0.5) < 1e-9:
                 for score in ("magnitude", "wanda"):
                     name = "magnitude" if score == "magnitude" else "Wanda"
                     runs[(f"{name} 2:4", p)] = oneshot(
                         settings, p, seed, score=score, pattern="2:4"
                     )
-                    runs[(f"{name} 2:4 + reconstruction", p)] = after(p, score, "2:4",
-                                                                      reconstruct=True)  # fmt: skip
+                    runs[(f"{name} 2:4 + reconstruction", p)] = after(p, score, "2:4", **refit)
         runs[("blocks removed", share)] = Run.of("blocks_removed", seed, count=blocks, steps=0)
         runs[("blocks removed, fine-tuned", share)] = Run.of("blocks_removed", seed, count=blocks,
                                                              steps=steps)  # fmt: skip
@@ -477,6 +478,20 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
                                                            pattern="unstructured")  # fmt: skip
         plan[seed] = runs
     return plan
+
+
+ANSWER_AFTER = ("control", "reconstruction, fine-tuned", "distilled, fine-tuned",
+                "blocks removed, fine-tuned")  # fmt: skip
+
+
+def answer_after(settings: Settings, seeds, distill: float, blocks: int) -> dict:
+    """Notebook 10's rows from notebook 11: at each seed, the control and the fine-tuned
+    refitted, distilled (unstructured 0.5) and shortened models (notebook 11's runs)."""
+    full = after_magnitude(settings, [0.5], seeds, distill, blocks)
+    return {
+        seed: {key: run for key, run in runs.items() if key[0] in ANSWER_AFTER}
+        for seed, runs in full.items()
+    }
 
 
 NOTEBOOK_PLANS = {
@@ -503,9 +518,12 @@ NOTEBOOK_PLANS = {
     "09_scores_patterns": lambda s, p: equal_size(
         s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds
     ),
-    "10_efficiency_answer": lambda s, p: equal_size(
-        s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds, p.sparsities
-    ),
+    "10_efficiency_answer": lambda s, p: [
+        equal_size(
+            s, p.equal_size_sparsities, p.equal_size_seeds, p.dense_small_seeds, p.sparsities
+        ),
+        answer_after(s, p.equal_size_seeds, p.distill_weight, p.removed_blocks),
+    ],
     "11_after_magnitude": lambda s, p: after_magnitude(
         s, p.after_sparsities, p.seeds, p.distill_weight, p.removed_blocks
     ),
