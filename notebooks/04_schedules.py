@@ -136,10 +136,10 @@ show_comparison({"dense": runs["dense"], "control": runs["control"], **results})
 # %% [markdown]
 # ## The high-sparsity regime
 #
-# At 0.5 the one-shot cut costs this model a clear fall before fine-tuning (`03_rate`), and
-# the steps after it win most of it back. Gradual schedules were proposed for
-# high sparsity (Zhu and Gupta's cubic schedule); here is the constant schedule against
-# the cubic one at `high_sparsity`, same steps, same batches.
+# At 0.5 the one-shot cut costs this model a fall beyond the noise before fine-tuning, and
+# the steps after it win most of it back (`07_results`, four seeds). Gradual schedules were
+# proposed for high sparsity (Zhu and Gupta's cubic schedule); here is the constant schedule
+# against the cubic one at `high_sparsity`, same steps, same batches.
 
 # %%
 high = {f"{kind} to {high_sparsity}": run for kind, run in runs["high"].items()}

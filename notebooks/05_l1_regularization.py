@@ -193,8 +193,8 @@ print(
 # ## The high-sparsity regime
 #
 # At `l1_sparsity` pruning costs mean QA, and fine-tuning without L1 wins most of it back
-# (07, four seeds: 0.86 of the gap to the control), so after fine-tuning there is less left
-# for L1 to save. At `high_sparsity` fine-tuning recovers
+# (07 prints the share of the gap to the control, at four seeds), so after fine-tuning there
+# is less left for L1 to save. At `high_sparsity` fine-tuning recovers
 # less, and a regularizer that has already pushed the unneeded weights
 # to zero may matter more: no L1 against the proximal step, both pruned to `high_sparsity`
 # and fine-tuned.

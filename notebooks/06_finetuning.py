@@ -153,8 +153,8 @@ print(format_table(rows, ["run", "step", "epochs", "mean QA", "LAMBADA"]))
 # How fast does the pruned model recover? The most pruned run evaluated again after 1, 2,
 # 5, 10, 20 and 50 steps (the same training, more evaluations), beside the control at its
 # usual points. At the tutorial's most pruned, 0.9, the run starts below chance and
-# recovers little: its gain is beyond the items' noise but it ends far below the control
-# (the summary's last line); its half-gain step, at one seed, is a hint.
+# recovers little: it ends far below the control (the summary's line at 0.9); its gain and
+# its half-gain step, at one seed and with no interval, are a hint.
 
 # %%
 most = max(sparsities)

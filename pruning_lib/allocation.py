@@ -8,7 +8,8 @@ An *allocation* is ``{name: sparsity}`` for every prunable weight. Four allocato
   scan) get more sparsity, those that hurt most get less;
 - :func:`owl`: Outlier-Weighed Layerwise sparsity (Yin et al., 2023, arXiv 2310.05175):
   transformer blocks with more activation outliers (Wanda scores above ``m`` times their
-  block's mean) keep more weights; sparsities span ``[s - lam, s + lam]``.
+  block's mean) keep more weights; the sparsities are linear in the outlier share and span
+  ``2 * lam``, shifted so that their mean is the total (not centred on it: OWL's rule).
 
 Every allocator returns sparsities whose size-weighted mean is the total, and
 :func:`counts` turns an allocation into whole numbers of weights that add up to exactly
@@ -132,9 +133,10 @@ def spread(
     sparsity: float,
     lam: float = 0.08,
 ) -> dict[str, float]:
-    """Sparsities in ``[sparsity - lam, sparsity + lam]``, linear in ``importance``: the
-    most important weight gets the least sparsity (OWL's rule). Their size-weighted mean is
-    ``sparsity`` (shifted back if a bound clips them)."""
+    """Sparsities linear in ``importance`` over a range of ``2 * lam``: the most important
+    weight gets the least sparsity (OWL's rule). They are shifted so that their
+    size-weighted mean is ``sparsity`` (and shifted again if a bound clips them), so the
+    range need not be centred on ``sparsity``."""
     check_fraction("sparsity", sparsity)
     check_number("lam", lam, 0)
     _check_names("importance", importance, sizes)

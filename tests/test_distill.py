@@ -39,7 +39,7 @@ def test_its_gradient_is_t_times_the_difference_of_the_distributions():
     same = teacher.clone().requires_grad_()
     loss = distillation_loss(same, teacher, t)
     loss.backward()
-    assert float(loss) == pytest.approx(0.0, abs=1e-6)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
     assert float(same.grad.abs().max()) < 1e-7
 
 

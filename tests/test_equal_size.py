@@ -43,9 +43,13 @@ def test_09_and_10_ask_for_one_study():
     nine = plans.notebook_runs("09_scores_patterns", settings, study)
     ten = plans.notebook_runs("10_efficiency_answer", settings, study)
     assert ten[: len(nine)] == nine or set(nine) <= set(ten)
-    # ...and 10 adds only 07's magnitude fine-tuned runs at the sweep's other sparsities.
+    # ...and 10 adds only 07's magnitude fine-tuned runs at the sweep's other sparsities,
+    # and notebook 11's fine-tuned rows at the same seeds.
     main = plans.runs_in(plans.main_sweep(settings, study.sparsities, study.equal_size_seeds))
-    extra = set(ten) - set(nine)
+    after = plans.runs_in(plans.answer_after(settings, study.equal_size_seeds, 1.0, 1))
+    eleven = plans.notebook_runs("11_after_magnitude", settings, study)
+    assert set(after) <= set(eleven)
+    extra = set(ten) - set(nine) - set(after)
     assert extra and extra <= {r for r in main if r.kind == "finetuned"}
     assert {r.kwargs["sparsity"] for r in extra} == set(study.sparsities) - {0.5}
     # ...whose magnitude runs are the main sweep's (07): one run each, at each seed.

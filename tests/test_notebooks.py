@@ -265,7 +265,7 @@ def _hub_offline_files(tmp_path):
     texts = [json.dumps(row) for row in HUB_ROWS.values()] * 20
     tokenizer = train_tokenizer(texts, 400)
     model = small_gpt(
-        ModelConfig(vocab_size=400, n_layer=1, n_head=2, n_embd=16, block_size=256),
+        ModelConfig(vocab_size=400, n_layer=2, n_head=2, n_embd=16, block_size=256),
         vocab_size=len(tokenizer),
     )
     save_model(model, tokenizer, tmp_path / "tiny-model")

@@ -21,15 +21,15 @@ def test_one_update_by_hand():
     pruner = Pruner(nn.Sequential(layer))
     pruned_before = torch.tensor([[False, False, True, False], [False, False, False, True]])
     pruner.replace({"0.weight": ~pruned_before})
-    assert float(layer.weight[0, 2]) == 0 and float(layer.weight[1, 3]) == 0
+    assert layer.weight[0, 2].item() == 0 and layer.weight[1, 3].item() == 0
     # Six kept; a third of them (2) go: the two smallest kept magnitudes, 0.1 and 0.05 (the
     # zeros at the pruned places do not count). Two come back: the two pruned places.
     moved = SparseEvolution(pruner, fraction=1 / 3).update()
     assert moved == 2
     expected = torch.tensor([[False, True, True, True], [True, False, True, True]])
     assert torch.equal(pruner.masks["0.weight"], expected)
-    assert float(layer.weight[0, 0]) == 0 and float(layer.weight[1, 1]) == 0  # dropped
-    assert float(layer.weight[0, 2]) == 0 and float(layer.weight[1, 3]) == 0  # grown at zero
+    assert layer.weight[0, 0].item() == 0 and layer.weight[1, 1].item() == 0  # dropped
+    assert layer.weight[0, 2].item() == 0 and layer.weight[1, 3].item() == 0  # grown at zero
     assert int(pruner.masks["0.weight"].sum()) == 6
 
 

@@ -433,7 +433,13 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
     magnitude pruning of the same share of the prunable weights."""
     steps = settings.finetune_steps
     calibration = settings.calibration_sequences
-    share = blocks / skeleton(settings).config.num_hidden_layers  # every block the same size
+    layers = skeleton(settings).config.num_hidden_layers
+    if not 1 <= blocks < layers:
+        raise ValueError(
+            f"notebook parameters.removed_blocks={blocks} is out of range for a model of "
+            f"{layers} blocks; allowed: [1, {layers - 1}] (at least one block stays)"
+        )
+    share = blocks / layers  # every block the same size
     refit = {"reconstruct": True, "reconstruction_sequences": RECONSTRUCTION_SEQUENCES}
     plan = {}
     for seed in seeds:
@@ -454,7 +460,8 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
             runs[("magnitude + reconstruction", p)] = after(p, **refit)
             runs[("Wanda", p)] = oneshot(settings, p, seed, score="wanda", pattern="unstructured")
             runs[("Wanda + reconstruction", p)] = after(p, "wanda", **refit)
-            runs[("Wanda on QA text", p)] = after(p, "wanda", calibration_text="qa")
+            if settings.model == "toy":  # QA lines of the toy world's training facts
+                runs[("Wanda on QA text", p)] = after(p, "wanda", calibration_text="qa")
             runs[("global allocation", p)] = after(p, allocation="global")
             runs[("OWL allocation", p)] = after(p, allocation="owl")
             runs[("magnitude, fine-tuned", p)] = finetuned(settings, p, seed, score="magnitude",
