@@ -74,10 +74,10 @@ def prune(
     sparsity: float,
     score: str,
     pattern: str,
-    allocation: str,
-    reconstruct: bool,
-    calibration_text: str,
-    calibration_sequences: int,
+    allocation: str = "uniform",
+    reconstruct: bool = False,
+    calibration_text: str = "corpus",
+    calibration_sequences: int = 128,
     reconstruction_sequences: int = 32,
 ) -> tuple[Pruner, list[dict]]:
     """Prune ``model`` once with these choices; returns the pruner and, with
@@ -116,21 +116,13 @@ def _layers(pruner: Pruner) -> list[dict]:
 
 
 def after_oneshot(
-    experiment,
-    sparsity: float,
-    score: str,
-    pattern: str,
-    allocation: str = "uniform",
-    reconstruct: bool = False,
-    calibration_text: str = "corpus",
-    calibration_sequences: int = 128,
-    reconstruction_sequences: int = 32,
+    experiment, sparsity: float, score: str, pattern: str, **choices: Any
 ) -> dict[str, Any]:
-    """One-shot pruning with these choices (see the module); no training."""
+    """One-shot pruning with these choices (:func:`prune`'s: ``allocation``,
+    ``reconstruct``, ``calibration_text``, ``calibration_sequences``,
+    ``reconstruction_sequences``); no training."""
     model = experiment.fresh_model()
-    pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
-                           calibration_text, calibration_sequences,
-                           reconstruction_sequences)  # fmt: skip
+    pruner, errors = prune(experiment, model, sparsity, score, pattern, **choices)
     return {
         "scores": experiment.evaluate(model),
         "sparsity": pruner.sparsity(),
@@ -147,18 +139,12 @@ def after_finetuned(
     pattern: str,
     steps: int,
     distill: float = 0.0,
-    allocation: str = "uniform",
-    reconstruct: bool = False,
-    calibration_text: str = "corpus",
-    calibration_sequences: int = 128,
-    reconstruction_sequences: int = 32,
+    **choices: Any,
 ) -> dict[str, Any]:
     """:func:`after_oneshot`, then ``steps`` of fine-tuning with the masks held; with
     ``distill`` > 0, the dense model is the teacher (a KL term of that weight, T = 2)."""
     model = experiment.fresh_model()
-    pruner, errors = prune(experiment, model, sparsity, score, pattern, allocation, reconstruct,
-                           calibration_text, calibration_sequences,
-                           reconstruction_sequences)  # fmt: skip
+    pruner, errors = prune(experiment, model, sparsity, score, pattern, **choices)
     args = experiment.train_args(steps)
     teacher = Distillation(experiment.baseline()[0], alpha=distill) if distill else None
     result = train(model, args["stream"], args["config"], args["block_size"],
