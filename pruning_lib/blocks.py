@@ -35,7 +35,7 @@ from .structured import block_list
 BLOCK_ARCHITECTURES = ("gpt2", "gpt_neox", "opt", "llama", "mistral", "qwen2")
 
 
-def _block_list(model: nn.Module) -> nn.ModuleList:
+def _block_list(model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type not in BLOCK_ARCHITECTURES:
         raise ValueError(
@@ -47,7 +47,7 @@ def _block_list(model: nn.Module) -> nn.ModuleList:
             "scale_attn_by_inverse_layer_idx=True scales each GPT-2 block by its index: "
             "renumbered blocks would compute something else; blocks cannot be removed"
         )
-    return block_list(model)[2]
+    return block_list(model)
 
 
 def _hidden(value) -> torch.Tensor:
@@ -64,7 +64,7 @@ def block_influence(model: nn.Module, batches: Iterable[torch.Tensor]) -> list[f
     Returns:
         One number per block, in order: the lower, the less the block changes its input.
     """
-    layers = _block_list(model)
+    layers = _block_list(model)[2]
     totals = [0.0] * len(layers)
     tokens = [0] * len(layers)
     inputs: dict[int, torch.Tensor] = {}
@@ -121,7 +121,7 @@ def remove_blocks(model: nn.Module, indices: Iterable[int]) -> list[int]:
     Returns:
         The removed indices, sorted.
     """
-    layers = _block_list(model)
+    owner, name, layers = _block_list(model)
     count = len(layers)
     removed = sorted(set(int(i) for i in indices))  # every check before any change
     if any(i < 0 or i >= count for i in removed):
@@ -136,7 +136,6 @@ def remove_blocks(model: nn.Module, indices: Iterable[int]) -> list[int]:
         for module in layer.modules():
             if hasattr(module, "layer_idx"):
                 module.layer_idx = position
-    owner, name, _ = block_list(model)
     setattr(owner, name, new_list)
     config.num_hidden_layers = len(kept)  # GPT-2's n_layer through its attribute map
     if layer_types is not None:

@@ -81,6 +81,32 @@ def quality_change(study: dict[str, Any], variant: str, sparsity: float) -> tupl
     return -fall, noise
 
 
+def _row(study, pruning, speed, speedup, file, variant, sparsity, whole_model) -> dict[str, Any]:
+    """One row of the answer table; the quality column is the variant's mean QA change from
+    its reference (``equal_size.reference``), kept where a change can go."""
+    change = noise = None
+    if variant == "dense":
+        change, shown = 0.0, "0 (the reference: dense, fine-tuned as long)"
+    elif (variant, sparsity) in study["sizes"]:
+        change, noise = quality_change(study, variant, sparsity)
+        base = mean_record(study["records"], reference(variant)[0], 0.0, QA_TASKS)["mean"]
+        shown = f"{change:+.3f} ± {noise:.3f}"
+        if change - noise < -base or change + noise > 1.0 - base:  # kept where it can go
+            low, high = change_interval(change, noise, base)
+            shown = f"{change:+.3f} [{low:+.3f}, {high:+.3f}]"
+    else:
+        shown = "not measured"
+    return {
+        "pruning": pruning,
+        "CPU speed": speed,
+        "file (gpt2-small)": file,
+        "mean QA change (toy)": shown,
+        "speedup": speedup,
+        "change": change,
+        "whole_model": whole_model,
+    }
+
+
 def answer_rows(
     benchmarks: dict[str, Any], study: dict[str, Any], matched_fraction: float
 ) -> list[dict[str, Any]]:
@@ -93,27 +119,7 @@ def answer_rows(
     sizes = benchmarks["structured"]["file_mb"]
 
     def row(pruning, speed, speedup, file, variant, sparsity, whole_model=False):
-        change = noise = None
-        if variant == "dense":
-            change, shown = 0.0, "0 (the reference: dense, fine-tuned as long)"
-        elif (variant, sparsity) in study["sizes"]:
-            change, noise = quality_change(study, variant, sparsity)
-            base = mean_record(study["records"], reference(variant)[0], 0.0, QA_TASKS)["mean"]
-            shown = f"{change:+.3f} ± {noise:.3f}"
-            if change - noise < -base or change + noise > 1.0 - base:  # kept where it can go
-                low, high = change_interval(change, noise, base)
-                shown = f"{change:+.3f} [{low:+.3f}, {high:+.3f}]"
-        else:
-            shown = "not measured"
-        return {
-            "pruning": pruning,
-            "CPU speed": speed,
-            "file (gpt2-small)": file,
-            "mean QA change (toy)": shown,
-            "speedup": speedup,
-            "change": change,
-            "whole_model": whole_model,
-        }
+        return _row(study, pruning, speed, speedup, file, variant, sparsity, whole_model)
 
     rows = [  # the quality column: each fine-tuned variant against the control
         row("none (dense)", "1.00x", 1.0, f"{sizes['dense']:.1f} MB", "dense", 0.0, True),
@@ -179,35 +185,21 @@ def after_rows(
         ("unstructured 0.5, distilled, masked", "distilled, fine-tuned"),
     )
     for label, variant in ways:
-        change, noise = quality_change(study, variant, 0.5)
         speed = "as dense (same matmuls; not timed)"
-        rows.append(_after_row(label, speed, 1.0, masked, change, noise, False))
+        rows.append(_row(study, label, speed, 1.0, masked, variant, 0.5, False))
     blocks = benchmarks.get("blocks")
     timed = None
     if blocks:
         layers = blocks["rows"][0]["blocks_kept"]
-        timed = next(
-            (r for r in blocks["rows"] if abs(r["blocks_removed"] / layers - share) < 1e-9), None
-        )
-    change, noise = quality_change(study, "blocks removed, fine-tuned", share)
+        same = [r for r in blocks["rows"] if abs(r["blocks_removed"] / layers - share) < 1e-9]
+        timed = same[0] if same else None
     speed = f"{timed['speedup']:.2f}x (blocks)" if timed else "not measured"
     file = f"{timed['file_mb']:.1f} MB" if timed else "not measured"
     speedup = timed["speedup"] if timed else 0.0
-    label = f"{percent(share)} of blocks removed"
-    rows.append(_after_row(label, speed, speedup, file, change, noise, bool(timed)))
+    variant = "blocks removed, fine-tuned"
+    rows.append(_row(study, f"{percent(share)} of blocks removed", speed, speedup, file, variant,
+                     share, bool(timed)))  # fmt: skip
     return rows
-
-
-def _after_row(pruning, speed, speedup, file, change, noise, whole_model) -> dict[str, Any]:
-    return {
-        "pruning": pruning,
-        "CPU speed": speed,
-        "file (gpt2-small)": file,
-        "mean QA change (toy)": f"{change:+.3f} ± {noise:.3f}",
-        "speedup": speedup,
-        "change": change,
-        "whole_model": whole_model,
-    }
 
 
 def _timed_neurons(benchmarks: dict[str, Any], matched_fraction: float):
