@@ -13,12 +13,21 @@ export MPLBACKEND ?= agg
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(VENV)/.torch:
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@# torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install \
 		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==$(TORCH_VERSION)"
+	@touch $@
+
+# Everything: the package, the notebooks' tools, the tests' tools and lm-eval.
+$(VENV)/.installed: pyproject.toml constraints.txt $(VENV)/.torch
 	$(PY) -m pip install -c constraints.txt -e ".[test,notebooks,lmeval]"
+	@touch $@ $(VENV)/.notebooks
+
+# What `make reproduce` needs: the package and the notebooks' tools (a minute less to set up).
+$(VENV)/.notebooks: pyproject.toml constraints.txt $(VENV)/.torch
+	$(PY) -m pip install -c constraints.txt -e ".[notebooks]"
 	@touch $@
 
 lint: setup
@@ -26,10 +35,11 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 # Lint; the tests on both cores (pytest-xdist: unit and doctests, papermill on the smoke
-# profile); every run of the tutorial profile, on both cores (`pruning-lib compute`: on a
-# fresh clone it trains the baselines of seeds 2 and 3, which `-m trained` then checks bit for
-# bit against their recorded hashes, and which the exercise of per-layer sparsities needs);
-# then nbval on the committed notebooks, which find their runs cached.
+# profile); every run of the tutorial profile recomputed from the committed baselines, on
+# both cores (`pruning-lib compute`, which checks them against the runs shipped with the
+# package; `-m trained` then checks the baselines' weights against their recorded hashes);
+# then nbval on the committed notebooks, which find their runs cached. Retraining the
+# baselines from scratch, bit for bit, is `pytest -m retrain` (about nine minutes a seed).
 test: lint browser-deps
 	$(PY) -m pytest -n 2
 	$(VENV)/bin/pruning-lib compute params/tutorial.yaml
@@ -46,7 +56,7 @@ browser-deps: setup
 unit: setup
 	$(PY) -m pytest -n 2 -m "not slow"
 
-reproduce: setup
+reproduce: $(VENV)/.notebooks
 	$(VENV)/bin/pruning-lib reproduce $(PROFILE)
 
 # Carry edits between each notebook and its text twin (notebooks/NN_name.py, jupytext percent

@@ -30,7 +30,7 @@
 # (the tutorial profile's is). Computing it here, after you change a parameter or choose
 # another profile, takes under a minute: an estimate from its cost (`Run.cost` in
 # `pruning_lib/study/runs.py`). Another seed, or a changed training parameter, first trains
-# a baseline that is not committed (those of seeds 0 and 1 are): about eight minutes on one
+# a baseline that is not committed (those of seeds 0 to 3 are): about eight minutes on one
 # CPU thread.
 
 # %%
@@ -128,12 +128,14 @@ for task, rows in world.eval_sets.items():
 # ## Tokenizer and model
 #
 # The baseline is cached by the hash of its configuration: the first run trains it (about
-# eight minutes on one CPU thread), later runs load it. The tutorial's baselines of seeds 0
-# and 1 are committed (`pruning_lib/study/reference/baselines/`, with their training curves),
-# so a fresh clone copies them. Training gives the same weights bit for bit: `make test` trains
-# seeds 2 and 3 and checks their weights against recorded hashes, and
-# `pytest -m retrain tests/test_baseline_retrain.py` retrains seeds 0 and 1. Change any
-# training parameter and this cell trains a new one.
+# eight minutes on one CPU thread), later runs load it. Training ends by rounding every
+# weight to float16, the precision most checkpoints on the Hugging Face hub ship in (the
+# model computes in float32), so a baseline is stored in 2 MB. The tutorial's baselines of
+# seeds 0 to 3 are committed that way (`pruning_lib/study/reference/baselines/`, with their
+# training curves), so a fresh clone copies them. Training gives the same weights bit for
+# bit: `pytest -m retrain tests/test_baseline_retrain.py` trains each seed again from
+# scratch and compares every weight. Change any training parameter and this cell trains a
+# new one.
 
 # %%
 lm, tokenizer = experiment.baseline()

@@ -32,10 +32,9 @@
 # **How long it takes.** About 16 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 17 runs here, after you change a parameter or
 # choose another profile, takes under a minute on two CPU cores: an estimate from the runs'
-# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at seeds 2
-# and 3 need their baselines, which are not committed (those of seeds 0 and 1 are): where
-# they are not cached, they are trained first, about eight minutes on one CPU thread each,
-# both at once on two cores. Each seed you add to `seeds` trains its baseline the same way.
+# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
+# changed training parameter, first trains a baseline that is not committed (those of seeds
+# 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -84,7 +83,7 @@ runs = compute(experiment, plans.thresholds(experiment.settings, thresholds, q_v
 # ## The mechanism in plain PyTorch
 #
 # Magnitude pruning of one weight matrix at sparsity 0.5 is a handful of lines: find the
-# k-th smallest |w|, keep what is larger, multiply the weights by that mask, and make sure
+# k smallest |w|, keep the rest, multiply the weights by that mask, and make sure
 # training cannot bring the pruned weights back (their gradients are multiplied by the
 # mask too).
 
@@ -100,8 +99,14 @@ weight = weights[name]
 
 demo_sparsity = 0.5
 k = int(demo_sparsity * weight.numel())  # how many weights to prune
-cutoff = weight.detach().abs().flatten().kthvalue(k).values  # the k-th smallest |w|
-mask = weight.detach().abs() > cutoff  # keep the larger ones
+# The k smallest |w|. The baseline's weights are float16 numbers, so several can share the
+# k-th |w|: a stable sort takes the first of them in the matrix, as the library does, and
+# prunes exactly k (`|w| > cutoff` would prune every tie).
+smallest_first = weight.detach().abs().flatten().sort(stable=True).indices
+mask = torch.ones(weight.numel(), dtype=torch.bool)
+mask[smallest_first[:k]] = False  # keep the larger ones
+mask = mask.view_as(weight)
+cutoff = weight.detach().abs().flatten()[smallest_first[k - 1]]  # the k-th smallest |w|
 with torch.no_grad():
     weight.mul_(mask)  # prune
 weight.register_hook(lambda grad: grad * mask)  # pruned weights get no gradient

@@ -30,14 +30,17 @@
 # 5. scan each layer alone at 0.5, 0.7 and 0.9 (a sensitivity heat map) and see whether
 #    global pruning, which chooses each layer's sparsity itself, does worse, and why.
 #
-# `pruning-lib reproduce` runs this notebook once per sparsity (0.1, 0.3, 0.5, 0.7, 0.9).
+# `pruning-lib reproduce` runs this notebook once per value of the profile's
+# `rate_sparsities`: the tutorial at 0.5, where pruning starts to cost this model, and 0.9,
+# where it collapses (notebook 07 has every sparsity at four seeds); `params/study.yaml` at
+# 0.1, 0.3, 0.5, 0.7 and 0.9.
 #
 # **How long it takes.** About 10 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 56 runs here, after you change a parameter or
-# choose another profile, takes about 3 minutes on two CPU cores: an estimate from the
-# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed,
-# or a changed training parameter, first trains a baseline that is not committed (those of
-# seeds 0 and 1 are): about eight minutes on one CPU thread.
+# choose another profile, takes under a minute on two CPU cores: an estimate from the runs'
+# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
+# changed training parameter, first trains a baseline that is not committed (those of seeds
+# 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -291,8 +294,9 @@ print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs a
 # ```
 #
 # 3. Where global pruning loses most against layer-wise pruning (the summary's one-seed
-#    hint; `runs/tutorial/notebooks/03_rate_*.ipynb` hold it at every sparsity), does
-#    the sensitivity scan explain it? Compare the layers global
+#    hint; after `make reproduce`, `runs/tutorial/notebooks/03_rate_*.ipynb` hold it at
+#    each of the profile's `rate_sparsities`), does the sensitivity scan explain it?
+#    Compare the layers global
 #    prunes hardest with the layers whose fall is largest at 0.9 (printed in the summary),
 #    or read 0.7 off the heat map; remember that the scan has 100 items a set and no
 #    interval, so compare large falls, not neighbours. First write what global pruning
@@ -315,8 +319,7 @@ print("-", verdicts.note(), "Notebook 07 compares one-shot and fine-tuned runs a
 #    scan's falls so that, in total, the same 70% of the prunable weights go, and beat
 #    uniform 0.7 one-shot by more than the noise over the main sweep's four seeds (the
 #    check prunes your allocation at each seed and pairs it with uniform pruning seed by
-#    seed and item by item; seeds 2 and 3 train their baselines first where they are
-#    missing, minutes each, once).
+#    seed and item by item).
 #
 #    The check calls `allocate(falls, sizes, target)` with `falls[name][s]`, the fall of the
 #    mean score of the six tasks with that weight alone at sparsity `s` (the heat map above,

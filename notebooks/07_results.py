@@ -43,12 +43,10 @@
 #
 # **How long it takes.** About 13 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 48 runs here, after you change a parameter or
-# choose another profile, takes about 8 minutes on two CPU cores: an estimate from the
-# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
-# seeds 2 and 3 need their baselines, which are not committed (those of seeds 0 and 1 are):
-# where they are not cached, they are trained first, about eight minutes on one CPU thread
-# each, both at once on two cores. Each seed you add to `seeds` trains its baseline the
-# same way.
+# choose another profile, takes about 3 minutes on two CPU cores: an estimate from the runs'
+# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
+# changed training parameter, first trains a baseline that is not committed (those of seeds
+# 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.

@@ -28,8 +28,8 @@
 #
 # **How long it takes.** About 12 s: it computes no runs of its own (it prunes the baseline
 # here, and times it). Another seed, or a changed training parameter, first trains a
-# baseline that is not committed (those of seeds 0 and 1 are): about eight minutes on one
-# CPU thread.
+# baseline that is not committed (those of seeds 0 to 3 are): about eight minutes on one CPU
+# thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.

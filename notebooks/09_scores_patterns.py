@@ -40,10 +40,10 @@
 #
 # **How long it takes.** About 15 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 51 runs here, after you change a parameter or
-# choose another profile, takes about 8 minutes on two CPU cores: an estimate from the
-# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
-# seed 2 need that seed's baseline, which is not committed (those of seeds 0 and 1 are):
-# where it is not cached, it is trained first, about eight minutes on one CPU thread.
+# choose another profile, takes about 3 minutes on two CPU cores: an estimate from the runs'
+# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
+# changed training parameter, first trains a baseline that is not committed (those of seeds
+# 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -136,12 +136,16 @@ with torch.no_grad():
 handle.remove()
 wanda_score = rows.abs() * squares.sqrt()[None, :]
 keep_per_row = rows.shape[1] // 2
-ours_wanda = torch.zeros_like(rows, dtype=torch.bool)
-ours_wanda.scatter_(1, wanda_score.topk(keep_per_row, dim=1).indices, True)
+# Stable sorts, so that ties go as in the library (the baseline's weights are float16
+# numbers, so scores tie): Wanda prunes the lowest of each row, of tied ones the first;
+# 2:4 keeps the two largest of each group, of tied ones the first.
+ours_wanda = torch.ones_like(rows, dtype=torch.bool)
+lowest_first = wanda_score.sort(dim=1, stable=True).indices
+ours_wanda.scatter_(1, lowest_first[:, : rows.shape[1] - keep_per_row], False)
 
 groups = rows.abs().reshape(rows.shape[0], -1, 4)  # (out, in / 4, 4)
 ours_24 = torch.zeros_like(groups, dtype=torch.bool)
-ours_24.scatter_(2, groups.topk(2, dim=2).indices, True)
+ours_24.scatter_(2, groups.sort(dim=2, descending=True, stable=True).indices[..., :2], True)
 ours_24 = ours_24.reshape(rows.shape)
 
 magnitude_mask = rows.abs() > rows.abs().flatten().kthvalue(rows.numel() // 2).values

@@ -32,11 +32,10 @@
 # **How long it takes.** About 12 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 72 runs (notebook 09's equal-size study, 07's
 # fine-tuned runs and 11's fine-tuned rows: after 09, 07 and 11 they are cached) here, after
-# you change a parameter or choose another profile, takes about 14 minutes on two CPU cores:
+# you change a parameter or choose another profile, takes about 4 minutes on two CPU cores:
 # an estimate from the runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two
-# workers. Its runs at seed 2 need that seed's baseline, which is not committed (those of
-# seeds 0 and 1 are): where it is not cached, it is trained first, about eight minutes on one
-# CPU thread.
+# workers. Another seed, or a changed training parameter, first trains a baseline that is
+# not committed (those of seeds 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.

@@ -31,9 +31,10 @@
 # 3. measure at four training seeds, paired by seed and item, each against its reference:
 #    reconstruction (magnitude and Wanda, unstructured at 0.5 and 0.7, and 2:4), the
 #    per-layer **allocation** (uniform, global, OWL) at the same total sparsity,
-#    **calibration text** of the evaluated task family against the corpus, recovery by
-#    **distillation** from the dense model against plain fine-tuning and the control, and
-#    **whole blocks removed** against unstructured pruning of the same share;
+#    **calibration text** of the evaluated task family against the corpus (for Wanda and
+#    for reconstruction), recovery by **distillation** from the dense model against plain
+#    fine-tuning and the control, and **whole blocks removed** against unstructured pruning
+#    of the same share;
 # 4. time the shorter model against its parameter ratio.
 #
 # **Sparse training** (a model trained from scratch under a fixed or moving mask) is in the
@@ -43,12 +44,11 @@
 # each on one CPU thread, beyond the tutorial profile's time.
 #
 # **How long it takes.** About 15 s when its runs are cached or shipped with the package
-# (the tutorial profile's are). Computing its 120 runs here, after you change a parameter or
-# choose another profile, takes about 13 minutes on two CPU cores: an estimate from the
-# runs' costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Its runs at
-# seeds 2 and 3 need their baselines, which are not committed (those of seeds 0 and 1 are):
-# where they are not cached, they are trained first, about eight minutes on one CPU thread
-# each.
+# (the tutorial profile's are). Computing its 128 runs here, after you change a parameter or
+# choose another profile, takes about 5 minutes on two CPU cores: an estimate from the runs'
+# costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
+# changed training parameter, first trains a baseline that is not committed (those of seeds
+# 0 to 3 are): about eight minutes on one CPU thread.
 
 # %%
 # On Colab, install pruning-lib first; elsewhere it is installed already.
@@ -242,6 +242,7 @@ for level in after_sparsities:
         ("Wanda", "magnitude"),
         ("Wanda + reconstruction", "Wanda"),
         ("Wanda on QA text", "Wanda"),
+        ("reconstruction on QA text", "magnitude + reconstruction"),
         ("global allocation", "magnitude"),
         ("OWL allocation", "magnitude"),
         ("reconstruction, fine-tuned", "magnitude, fine-tuned"),
@@ -277,7 +278,7 @@ print("-", verdicts.note())
 # %%
 from statistics import mean
 
-for variant in ("magnitude + reconstruction", "Wanda + reconstruction",
+for variant in ("magnitude + reconstruction", "Wanda + reconstruction", "reconstruction on QA text",
                 "magnitude 2:4 + reconstruction"):  # fmt: skip
     for level in after_sparsities:
         key = (variant, level)

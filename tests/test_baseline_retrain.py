@@ -1,27 +1,29 @@
 """The committed tutorial baselines: where a fresh clone starts, and what training gives.
 
-`pruning_lib/study/reference/baselines/` holds the tutorial's baselines of seeds 0 and 1, so
-that a fresh clone skips minutes of training. The fast tests check that they are the ones the
-tutorial profile asks for and are used as they are. Training is deterministic bit for bit,
-and `reference/baseline_hashes.json` holds the hash of every tutorial baseline's weights:
-`make test`, after `pruning-lib compute` has trained seeds 2 and 3 from scratch on a fresh
-clone, checks them against it (`-m trained`); `pytest -m retrain` trains seeds 0 and 1 again
-and compares every tensor with the committed files (minutes each).
+`pruning_lib/study/reference/baselines/` holds the tutorial's baselines of seeds 0 to 3
+(float16 safetensors: training rounds its weights to float16), so that a fresh clone skips
+minutes of training. The fast tests check that they are the ones the tutorial profile asks
+for and are used as they are, back in float32 exactly. Training is deterministic bit for
+bit, and `reference/baseline_hashes.json` holds the hash of every tutorial baseline's
+weights: `make test`, after `pruning-lib compute`, checks the cache against it
+(`-m trained`); `pytest -m retrain` trains each seed again from scratch and compares every
+tensor with the committed files (about nine minutes a seed on one thread).
 """
 
 import dataclasses
 import hashlib
 import json
 
+import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from pruning_lib.study import baseline
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.parameters import Settings
 
-COMMITTED_SEEDS = (0, 1)
+COMMITTED_SEEDS = (0, 1, 2, 3)
 
 
 def tutorial_folder(seed):
@@ -41,6 +43,8 @@ def test_committed_baselines_are_the_tutorial_seeds_and_small():
         files = {p.name for p in (baseline.COMMITTED / name).iterdir()}
         assert {"model.safetensors", "history.json", "tokenizer.json", "config.json"} <= files
         assert not any(f.endswith((".bin", ".pt", ".pkl")) for f in files)  # no pickle
+        weights = load_file(baseline.COMMITTED / name / "model.safetensors")
+        assert {tensor.dtype for tensor in weights.values()} == {torch.float16}
 
 
 def test_a_committed_baseline_is_copied_not_trained(tmp_path, monkeypatch):
@@ -58,8 +62,14 @@ def test_a_committed_baseline_is_copied_not_trained(tmp_path, monkeypatch):
         progress=False,
     )
     assert folder == tmp_path / name
-    committed = baseline.COMMITTED / name / "model.safetensors"
-    assert (folder / "model.safetensors").read_bytes() == committed.read_bytes()
+    copied = load_file(folder / "model.safetensors")
+    committed = load_file(baseline.COMMITTED / name / "model.safetensors")
+    assert sorted(copied) == sorted(committed)
+    for key, tensor in copied.items():  # float32 again, each value the committed float16
+        assert tensor.dtype == torch.float32 and torch.equal(tensor, committed[key].float())
+    assert (folder / "history.json").read_text() == (
+        baseline.COMMITTED / name / "history.json"
+    ).read_text()
     assert not list(tmp_path.glob("*.copying-*"))
     # Another seed has no committed copy: it would be trained.
     other = dataclasses.replace(experiment.baseline_train_config(), seed=7)
@@ -85,7 +95,7 @@ def test_retraining_gives_the_committed_weights_bit_for_bit(seed, tmp_path):
     trained = load_file(folder / "model.safetensors")
     committed = load_file(baseline.COMMITTED / name / "model.safetensors")
     assert sorted(trained) == sorted(committed)
-    different = [k for k in trained if not torch.equal(trained[k], committed[k])]
+    different = [k for k in trained if not torch.equal(trained[k], committed[k].float())]
     assert not different, f"retrained weights differ in {different[:3]}"
     assert (folder / "history.json").read_text() == (
         baseline.COMMITTED / name / "history.json"
@@ -100,16 +110,37 @@ def test_the_hashes_name_the_tutorial_seeds_and_the_committed_files():
     for seed in range(4):
         assert HASHES[tutorial_folder(seed)[1]]["seed"] == seed
     for name in (p.name for p in baseline.COMMITTED.iterdir()):
-        weights = (baseline.COMMITTED / name / "model.safetensors").read_bytes()
-        assert hashlib.sha256(weights).hexdigest() == HASHES[name]["model.safetensors"]
+        weights = baseline.COMMITTED / name / "model.safetensors"
+        assert baseline.weights_hash(weights) == HASHES[name]["model.safetensors"]
+
+
+def test_the_weights_hash_is_sha256_of_the_float32_tensors_in_name_order(tmp_path):
+    tensors = {"b": torch.tensor([1.5, -2.0]), "a": torch.tensor([[0.25]])}
+    expected = hashlib.sha256(
+        b"a" + np.float32([[0.25]]).tobytes() + b"b" + np.float32([1.5, -2.0]).tobytes()
+    ).hexdigest()
+    save_file(tensors, tmp_path / "full.safetensors")
+    save_file({k: v.half() for k, v in tensors.items()}, tmp_path / "half.safetensors")
+    assert baseline.weights_hash(tmp_path / "full.safetensors") == expected
+    assert baseline.weights_hash(tmp_path / "half.safetensors") == expected
+
+
+def test_training_rounds_the_weights_to_float16_numbers():
+    layer = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.1, 1 / 3, 1e-5], [2.0, -0.7, 65000.0]]))
+    baseline.round_weights(layer)
+    assert layer.weight.dtype == torch.float32
+    expected = torch.tensor([[0.1, 1 / 3, 1e-5], [2.0, -0.7, 65000.0]]).numpy().astype(np.float16)
+    assert np.array_equal(layer.weight.detach().numpy(), expected.astype(np.float32))
 
 
 @pytest.mark.trained
 @pytest.mark.parametrize("seed", range(4), ids=[f"seed{s}" for s in range(4)])
 def test_the_baselines_in_the_cache_are_the_recorded_weights(seed):
-    """After `pruning-lib compute params/tutorial.yaml` (seeds 2 and 3 trained from scratch
-    on a fresh clone), every baseline in the cache has the recorded weights, bit for bit."""
+    """After `pruning-lib compute params/tutorial.yaml`, every baseline in the cache has the
+    recorded weights, bit for bit."""
     experiment, name = tutorial_folder(seed)
     weights = experiment.cache / name / "model.safetensors"
     assert weights.is_file(), f"{name} is not in {experiment.cache}: run pruning-lib compute"
-    assert hashlib.sha256(weights.read_bytes()).hexdigest() == HASHES[name]["model.safetensors"]
+    assert baseline.weights_hash(weights) == HASHES[name]["model.safetensors"]

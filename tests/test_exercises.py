@@ -94,9 +94,9 @@ def read_exercises(path: Path) -> list[Exercise]:
 
 ALL = [e for path in NOTEBOOKS for e in read_exercises(path)]
 CHECKED = [e for e in ALL if e.code]
-# Checks that evaluate the tutorial model at the main sweep's four seeds: their solutions
-# need the baselines of seeds 2 and 3, which `make test` trains (`pruning-lib compute`)
-# before it runs `-m trained`.
+# Checks that evaluate the tutorial model at the main sweep's four seeds (minutes): they
+# read the runs and baselines `make test`'s `pruning-lib compute` leaves in the cache, and
+# run under `-m trained`, after it.
 TRAINED = {"check_layer_allocation"}
 
 

@@ -61,7 +61,11 @@ def test_every_profile_passes_the_checks(name, monkeypatch):
     profile, jobs, merged = reproduce.plan(ROOT / "params" / f"{name}.yaml")
     assert profile == name
     rate_jobs = [j for j in jobs if j.notebook == "03_rate"]
-    assert [j.parameters["sparsity"] for j in rate_jobs] == merged["sparsities"]
+    profile_text = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
+    rates = {"tutorial": [0.5, 0.9], "study": merged["sparsities"]}.get(name, merged["sparsities"])
+    assert "rate_sparsities" in profile_text or name not in ("tutorial", "study")
+    assert [j.parameters["sparsity"] for j in rate_jobs] == rates
+    assert [j.output for j in rate_jobs] == [f"03_rate_{s}" for s in rates]
 
 
 def checkout_runs() -> list:
@@ -139,7 +143,11 @@ def test_the_command_line_program_exits_2_with_one_line(tmp_path):
         ("profile: bad\nfinetune_steps: 100000000000000000000000\n", ["finetune_steps="]),
         ("profile: bad\ndatasets: /no/such/folder\n", ["datasets='/no/such/folder'"]),
         ("profile: bad\ndatasets: /tmp\n", ["datasets='/tmp'", "lambada.jsonl", "folder"]),
-        ("profile: bad\nsparsity: 0.5\n", ["'sparsity'", "sparsities"]),
+        ("profile: bad\nsparsity: 0.5\n", ["'sparsity'", "rate_sparsities"]),
+        ("profile: bad\nrate_sparsities: []\n", ["rate_sparsities=[]", "each in [0, 1)"]),
+        ("profile: bad\nrate_sparsities: [0.5, 1.0]\n", ["rate_sparsities=[0.5, 1.0]", "[0, 1)"]),
+        ("profile: bad\nrate_sparsities: 0.5\n", ["rate_sparsities=0.5", "list"]),
+        ("profile: bad\nrate_sparsities: [true]\n", ["rate_sparsities=[True]", "[0, 1)"]),
         ("profile: bad\nl1_lambdas: []\n", ["l1_lambdas=[]", "empty"]),
         ("", ["is empty"]),
         ("profile: ../../x\n", ["profile='../../x'", "plain name"]),
@@ -365,12 +373,18 @@ def test_parameters_cells_hold_the_profile_and_the_notebooks_own_knobs():
     assert set(STUDY) <= seen  # every notebook parameter belongs to some notebook
     profile = yaml.safe_load((ROOT / "params" / "tutorial.yaml").read_text())
     for key, value in profile.items():
-        assert schema[key] == value, key
+        assert key in reproduce.RUNNER_KEYS or schema[key] == value, key
     # The study profile extends the tutorial with more seeds and the rest of the equal-size
     # study: every other key equal, so it reuses every run the tutorial cached.
     study = load_profile(ROOT / "params" / "study.yaml")
     differ = {k for k in {*study, *profile} if study.get(k) != profile.get(k)}
-    assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds", "seeds"}
+    assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds", "seeds",
+                      "rate_sparsities"}  # fmt: skip
+    assert (
+        set(profile["rate_sparsities"])
+        < set(study["rate_sparsities"])
+        == set(profile["sparsities"])
+    )
     assert study["seeds"][: len(profile["seeds"])] == profile["seeds"]
     assert set(profile["equal_size_sparsities"]) < set(study["equal_size_sparsities"])
     assert study["dense_small_seeds"] and not profile["dense_small_seeds"]
@@ -503,8 +517,8 @@ def test_no_cell_but_the_parameters_cell_assigns_a_parameters_name(path):
 
 @pytest.mark.slow
 def test_a_notebook_opened_alone_reads_the_shipped_runs_and_computes_none(tmp_path, monkeypatch):
-    # Notebook 07 alone on a fresh machine (Binder, Colab): an empty cache, no baseline of
-    # seeds 2 and 3. Every run it asks for is read from the package, none is computed.
+    # Notebook 07 alone on a fresh machine (Binder, Colab): an empty cache, no baseline in
+    # it. Every run it asks for is read from the package, none is computed.
     import papermill
 
     monkeypatch.setenv("PRUNING_LIB_CACHE", str(tmp_path / "cache"))

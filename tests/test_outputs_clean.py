@@ -143,7 +143,7 @@ def test_nbval_markers_are_cell_tags(path):
 
 
 # -- how long a notebook takes ------------------------------------------------------------
-COMMITTED_SEEDS = {0, 1}  # reference/baselines (tests/test_baseline_retrain.py checks them)
+COMMITTED_SEEDS = {0, 1, 2, 3}  # reference/baselines (tests/test_baseline_retrain.py checks them)
 STEP_S = 0.29  # one training step of the tutorial model, measured on one CPU thread
 WORKERS = 2  # "on two CPU cores"
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from pruning_lib.evaluation.data import records
 from pruning_lib.study import plans
 from pruning_lib.study.experiment import Experiment
 from pruning_lib.study.parameters import Settings, StudyParameters
@@ -38,7 +39,8 @@ def test_the_key_holds_what_shapes_the_run_and_nothing_else():
     # What does: the baseline, the data, the fine-tuning recipe, and the run's own values.
     for change in ({"baseline_steps": 1599}, {"world_seed": 1}, {"eval_limit": 10},
                    {"finetune_learning_rate": 2e-3}, {"batch_size": 8},
-                   {"finetune_batch_size": 4}):  # fmt: skip
+                   {"finetune_batch_size": 8}, {"choice_limit": 50},
+                   {"choice_limit": None}):  # fmt: skip
         assert run.key(dataclasses.replace(settings, **change)) != key, change
     assert dataclasses.replace(run, seed=1).key(settings) != key
     assert plans.finetuned(settings, 0.3).key(settings) != key
@@ -48,6 +50,23 @@ def test_the_key_holds_what_shapes_the_run_and_nothing_else():
     assert dense.key(dataclasses.replace(settings, finetune_learning_rate=2e-3)) == dense.key(
         settings
     )
+
+
+def test_the_choice_sets_are_scored_on_their_first_choice_limit_items():
+    world = Experiment(Settings(), progress=False).world  # the tutorial's: 200 items a task
+    assert {len(rows) for rows in world.eval_sets.values()} == {200}
+    cases = [
+        ({}, {"story_cloze": 100, "hellaswag": 100, "lambada": 200, "nq_open": 200}),
+        ({"choice_limit": None}, {"story_cloze": 200, "hellaswag": 200, "lambada": 200}),
+        ({"eval_limit": 50}, {"story_cloze": 50, "hellaswag": 50, "trivia_qa": 50}),
+        ({"eval_limit": 150, "choice_limit": 120}, {"hellaswag": 120, "web_questions": 150}),
+    ]
+    for change, expected in cases:
+        experiment = Experiment(dataclasses.replace(Settings(), **change), progress=False)
+        experiment._world = world
+        sets = experiment.eval_sets()
+        for task, count in expected.items():  # the first `count` items, in order
+            assert sets[task] == records(task, world.eval_sets[task][:count]), (change, task)
 
 
 def test_plans_are_pure_and_every_notebook_has_one(tmp_path):

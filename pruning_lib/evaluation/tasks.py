@@ -27,6 +27,7 @@ from typing import Any, Literal
 CORRECT = "correct"
 
 TASK_NAMES = ("lambada", "story_cloze", "hellaswag", "nq_open", "web_questions", "trivia_qa")
+MULTIPLE_CHOICE = ("story_cloze", "hellaswag")  # scored by comparing choices' likelihoods
 
 # What the paper's tables call each task.
 DISPLAY_NAMES = {

@@ -6,9 +6,13 @@ training loop: ``build_baseline`` trains once per configuration and reuses the c
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
 
 from ..config import config_hash, validate
 from ..evaluation.data import token_stream
@@ -19,12 +23,16 @@ from .model import save_model, small_gpt, train_tokenizer
 from .runtime import seed_everything
 from .toyworld import generate
 
-BASELINE_VERSION = 2  # bump when the training recipe or corpus changes: old caches go unused
+BASELINE_VERSION = 3  # bump when the training recipe or corpus changes: old caches go unused
 # 2: NQ's training lines carry the task description its evaluation prompts begin with
-# The tutorial's baselines of seeds 0 and 1, trained once and committed (safetensors, 4 MB
-# each): a fresh clone starts from them instead of training for minutes. They are what
+# 3: the trained weights are rounded to float16, as hub checkpoints ship
+# The tutorial's baselines of seeds 0 to 3, trained once and committed (safetensors in float16,
+# 2 MB each): a fresh clone starts from them instead of training for minutes. They are what
 # training gives bit for bit (`pytest -m retrain` in tests/test_baseline_retrain.py retrains them).
 COMMITTED = Path(__file__).resolve().parent / "reference" / "baselines"
+# Weights are stored rounded to this dtype and computed in float32: every value of a baseline
+# is a float16 number, so its committed copy (half the bytes) loses nothing.
+STORED_DTYPE = torch.float16
 
 
 def baseline_key(world_config, model_config, train_config) -> str:
@@ -32,14 +40,52 @@ def baseline_key(world_config, model_config, train_config) -> str:
     return config_hash(world_config, model_config, train_config, {"version": BASELINE_VERSION})
 
 
+def weights_hash(path: str | Path) -> str:
+    """SHA-256 of a safetensors file's tensors as float32 (names sorted): the same for a
+    baseline in the cache and its float16 committed copy, whatever the file's layout."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(load_file(str(path)).items()):
+        digest.update(name.encode())
+        digest.update(tensor.float().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def round_weights(model) -> None:
+    """Round every parameter of ``model`` to :data:`STORED_DTYPE` in place (kept float32)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(parameter.to(STORED_DTYPE).to(parameter.dtype))
+
+
+def commit(folder: Path) -> Path:
+    """Store the cached baseline ``folder`` under ``reference/baselines/`` in float16 (what
+    a maintainer runs after a change of the tutorial's baseline); returns the copy."""
+    weights = load_file(str(folder / "model.safetensors"))
+    half = {name: tensor.to(STORED_DTYPE) for name, tensor in weights.items()}
+    if any(not torch.equal(half[name].float(), weights[name]) for name in weights):
+        raise ValueError(f"{folder} holds weights that are not float16 numbers: retrain it")
+    target = COMMITTED / folder.name
+    tmp = target.with_name(f"{target.name}.committing-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(folder, tmp)
+    save_file(half, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
 def _copy_committed(folder: Path) -> bool:
-    """Copy the committed baseline of ``folder``'s key into the cache, if there is one."""
+    """Copy the committed baseline of ``folder``'s key into the cache (its weights back in
+    float32, exactly), if there is one."""
     committed = COMMITTED / folder.name
     if not (committed / "model.safetensors").is_file():
         return False
     tmp = folder.with_name(f"{folder.name}.copying-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(committed, tmp)
+    weights = load_file(str(committed / "model.safetensors"))
+    full = {name: tensor.float() for name, tensor in weights.items()}
+    save_file(full, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     if not (folder / "model.safetensors").is_file():  # another process may have copied it
         shutil.rmtree(folder, ignore_errors=True)  # a partial folder of an interrupted run
         try:
@@ -109,6 +155,7 @@ def _train(
     result = train(
         model, stream, train_config, model_config.block_size, progress=progress, accelerator=local
     )
+    round_weights(model)
     configs = {
         "world": world_config.__dict__,
         "model": model_config.__dict__,

@@ -44,7 +44,7 @@ def load_profile(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, An
         >>> from pruning_lib.study.files import repo_root
         >>> study = load_profile(repo_root() / "params" / "study.yaml")
         >>> study["profile"], study["finetune_steps"]
-        ('study', 100)
+        ('study', 50)
     """
     path = Path(path)
     values = load_yaml(path)

@@ -30,7 +30,7 @@ import torch
 from ..config import TrainConfig
 from ..evaluation.data import load_corpus, load_eval_rows, records, token_stream
 from ..evaluation.evaluate import evaluate_all
-from ..evaluation.tasks import TASK_NAMES
+from ..evaluation.tasks import MULTIPLE_CHOICE, TASK_NAMES
 from ..hooks import TrainHooks
 from ..training.recipes import finetune
 from .baseline import build_baseline, committed_or_cached
@@ -122,13 +122,21 @@ class Experiment:
             self._world = generate(self.world_config)
         return self._world
 
+    def item_limit(self, task: str) -> int | None:
+        """How many items of ``task`` are scored: the first ``eval_limit``, and of a
+        multiple-choice task (``MULTIPLE_CHOICE``) the first ``choice_limit`` of those."""
+        limits = [self.settings.eval_limit]
+        if task in MULTIPLE_CHOICE:
+            limits.append(self.settings.choice_limit)
+        return min((n for n in limits if n is not None), default=None)
+
     def eval_sets(self) -> dict[str, list]:
         """Records of the six tasks, in the paper's order."""
         if self._sets is None:
-            limit = self.settings.eval_limit
             source = self.settings.datasets
             sets = {}
             for task in TASK_NAMES:
+                limit = self.item_limit(task)
                 if source == "toy":
                     rows = self.world.eval_sets[task][:limit]
                 elif source == "hub":

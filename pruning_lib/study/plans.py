@@ -8,9 +8,10 @@ in the plan's shape; ``reproduce`` computes the union of every notebook's runs
 
 The constructors (:func:`dense`, :func:`finetuned`...) resolve every default from the
 settings, so that two notebooks asking for the same computation ask for the same run: 03's
-fine-tuned run, 06's curve and 07's row at ``seed`` are one run. A fine-tuning at the
-profile's ``seed`` records its recovery curve (:data:`CURVE_POINTS` evaluations along it,
-the last its final score), which notebook 06 plots; at the other seeds it does not.
+fine-tuned run, 06's curve and 07's row at ``seed`` are one run. A fine-tuning of the
+profile's method and pattern, layer by layer, at the profile's ``seed`` (the main sweep's)
+records its recovery curve (:data:`CURVE_POINTS` evaluations along it, the last its final
+score), which notebook 06 plots; other scores and patterns, and the other seeds, do not.
 
 Example:
     >>> from pruning_lib.study.parameters import Settings
@@ -18,7 +19,9 @@ Example:
     >>> finetuned(settings, 0.5) == main_sweep(settings, [0.5], [0])[0][("fine-tuned", 0.5)]
     True
     >>> finetuned(settings, 0.5).kwargs["checkpoints"]
-    (25, 50, 75, 100)
+    (12, 25, 38, 50)
+    >>> finetuned(settings, 0.5, score="random").kwargs["checkpoints"]  # not plotted: no curve
+    ()
 """
 
 from __future__ import annotations
@@ -110,12 +113,15 @@ def finetuned(
     steps: int | None = None,
 ) -> Run:
     """:func:`oneshot`, then ``steps`` (default: the profile's ``finetune_steps``) with the
-    masks held, evaluated at ``checkpoints`` (default: the :func:`curve` at the profile's
-    seed, none at the others)."""
+    masks held, evaluated at ``checkpoints`` (default: the :func:`curve` for the main
+    sweep's run at the profile's seed, none for the others)."""
     seed, steps = _seed(settings, seed), settings.finetune_steps if steps is None else steps
-    points = _curve(settings, seed, steps) if checkpoints is None else checkpoints
-    points = tuple(sorted({int(c) for c in points if 1 <= int(c) <= steps}))
     args = _pruning(settings, sparsity, scope, score, pattern)
+    if checkpoints is None:
+        main = (scope, args["score"], args["pattern"]) == ("layer", settings.method,
+                                                           settings.pattern)  # fmt: skip
+        checkpoints = _curve(settings, seed, steps) if main else ()
+    points = tuple(sorted({int(c) for c in checkpoints if 1 <= int(c) <= steps}))
     return Run.of("finetuned", seed, steps=steps, checkpoints=points, **args)
 
 
@@ -462,6 +468,7 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
             runs[("Wanda + reconstruction", p)] = after(p, "wanda", **refit)
             if settings.model == "toy":  # QA lines of the toy world's training facts
                 runs[("Wanda on QA text", p)] = after(p, "wanda", calibration_text="qa")
+                runs[("reconstruction on QA text", p)] = after(p, calibration_text="qa", **refit)
             runs[("global allocation", p)] = after(p, allocation="global")
             runs[("OWL allocation", p)] = after(p, allocation="owl")
             runs[("magnitude, fine-tuned", p)] = finetuned(settings, p, seed, score="magnitude",

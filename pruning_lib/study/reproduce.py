@@ -1,7 +1,8 @@
 """The papermill runner behind ``pruning-lib reproduce``.
 
 Runs every notebook in order with the parameters of a profile (``03_rate`` once per
-sparsity of ``sparsities``) into ``runs/<profile>/notebooks/``; the notebooks write
+sparsity of ``rate_sparsities``, by default of ``sparsities``) into
+``runs/<profile>/notebooks/``; the notebooks write
 ``results.json``, ``results.md`` and the figures under ``runs/<profile>/``.
 
 - Every key of the profile must be a parameter of some notebook, with the type of its
@@ -47,9 +48,13 @@ NOTEBOOK_ORDER = (
     "10_efficiency_answer",
     "11_after_magnitude",
 )
-RUNNER_KEYS = frozenset({"notebooks"})  # keys the runner reads itself
+# Keys the runner reads itself: which notebooks, and the sparsities 03_rate runs at (one
+# execution each; default: every value of `sparsities`).
+RUNNER_KEYS = frozenset({"notebooks", "rate_sparsities"})
 # Keys a notebook has but a profile must not set, and why.
-SHADOWED = {"sparsity": "03_rate runs once per value of 'sparsities'; set sparsities: [...]"}
+SHADOWED = {
+    "sparsity": "03_rate runs once per value of 'rate_sparsities'; set rate_sparsities: [...]"
+}
 
 
 class ReproduceError(RuntimeError):
@@ -61,6 +66,21 @@ class Job:
     notebook: str  # name without suffix
     output: str  # output name without suffix
     parameters: dict[str, Any]
+
+
+def _rate_sparsities(values: Any, name: str) -> list[float]:
+    """The sparsities 03_rate runs at, checked: a non-empty list of numbers in [0, 1)."""
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        or not all(0 <= v < 1 for v in values)
+    ):
+        raise ValueError(
+            f"{name}: rate_sparsities={values!r} must be a non-empty list of sparsities, "
+            "each in [0, 1)"
+        )
+    return [float(v) for v in values]
 
 
 def root_dir() -> Path:
@@ -120,6 +140,7 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     merged = {**defaults(), **values}
+    rates = _rate_sparsities(profile.get("rate_sparsities", merged["sparsities"]), name)
     jobs = []
     # A notebook gets every shared setting (its parameters cell names only `profile` and its
     # own parameters; start() reads the rest from its globals) and its own parameters.
@@ -128,7 +149,7 @@ def plan(profile_path: str | Path) -> tuple[str, list[Job], dict[str, Any]]:
         own = notebook_parameters(folder / f"{notebook}.ipynb")
         parameters = {**shared, **{k: merged[k] for k in own if k in merged}}
         if notebook == "03_rate":
-            for sparsity in merged["sparsities"]:
+            for sparsity in rates:
                 output = f"{notebook}_{sparsity}"
                 jobs.append(Job(notebook, output, {**parameters, "sparsity": sparsity}))
         else:
