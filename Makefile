@@ -39,7 +39,7 @@ lint: setup
 # both cores (`pruning-lib compute`, which checks them against the runs shipped with the
 # package; `-m trained` then checks the baselines' weights against their recorded hashes);
 # then nbval on the committed notebooks, which find their runs cached. Retraining the
-# baselines from scratch, bit for bit, is `pytest -m retrain` (about nine minutes a seed).
+# baselines from scratch, bit for bit, is `pytest -m retrain` (about eight minutes a seed).
 test: lint browser-deps
 	$(PY) -m pytest -n 2
 	$(VENV)/bin/pruning-lib compute params/tutorial.yaml

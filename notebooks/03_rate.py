@@ -31,13 +31,13 @@
 #    global pruning, which chooses each layer's sparsity itself, does worse, and why.
 #
 # `pruning-lib reproduce` runs this notebook once per value of the profile's
-# `rate_sparsities`: the tutorial at 0.5, where pruning starts to cost this model, and 0.9,
-# where it collapses (notebook 07 has every sparsity at four seeds); `params/study.yaml` at
-# 0.1, 0.3, 0.5, 0.7 and 0.9.
+# `rate_sparsities`: the tutorial at 0.5, the first sparsity where one-shot pruning clearly
+# costs this model, and 0.9, where it collapses (notebook 07 measures every sparsity at four
+# seeds and says how far each falls); `params/study.yaml` at 0.1, 0.3, 0.5, 0.7 and 0.9.
 #
 # **How long it takes.** About 10 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 56 runs here, after you change a parameter or
-# choose another profile, takes under a minute on two CPU cores: an estimate from the runs'
+# choose another profile, takes about 2 minutes on two CPU cores: an estimate from the runs'
 # costs (`Run.cost` in `pruning_lib/study/runs.py`) over two workers. Another seed, or a
 # changed training parameter, first trains a baseline that is not committed (those of seeds
 # 0 to 3 are): about eight minutes on one CPU thread.
@@ -172,8 +172,8 @@ plt.show()
 #
 # Each weight matrix pruned *alone* by magnitude, the rest dense, no fine-tuning: the
 # fall of the mean score (the main metric of the six tasks) against dense, both on the first
-# 100 items of each set (three runs per weight matrix, 48 on the toy model: half the items
-# halve the scan's time). Beside it, the
+# 100 items of each set (half of the 200 of LAMBADA and the QA sets, all that StoryCloze and
+# HellaSwag are scored on; three runs per weight matrix, 48 on the toy model). Beside it, the
 # sparsity that global pruning gives each layer at this notebook's sparsity.
 
 # %%

@@ -135,7 +135,8 @@ show_comparison({"dense": runs["dense"], "control": runs["control"], **results})
 # ## The high-sparsity regime
 #
 # At 0.5 the one-shot cut costs this model a fall beyond the noise before fine-tuning, and
-# the steps after it win most of it back (`07_results`, four seeds). Gradual schedules were
+# the steps after it win back most of its gap to the dense model fine-tuned as long
+# (`07_results`, four seeds, prints how much). Gradual schedules were
 # proposed for high sparsity (Zhu and Gupta's cubic schedule); here is the constant schedule
 # against the cubic one at `high_sparsity`, same steps, same batches.
 

@@ -24,7 +24,8 @@
 #
 # 1. fine-tune one-shot pruned models at several sparsities with their masks held;
 # 2. plot the scores as a function of fine-tuning steps and epochs;
-# 3. look closely at the first steps: how much of the recovery comes early, for mean QA and
+# 3. look closely at the first steps of the most pruned model: whether, and how early, it
+#    recovers, for mean QA and
 #    LAMBADA;
 # 4. compare with the dense control given the same training, judged against the noise.
 #
@@ -138,7 +139,9 @@ def plot_curves(curves: dict, name: str, log_steps: bool = False) -> list[dict]:
         if log_steps:
             ax.set_xscale("log")
     left.set_ylabel("score")
-    left.legend(fontsize=8)
+    # Below both panels, so that no curve hides behind it.
+    fig.legend(*left.get_legend_handles_labels(), fontsize=8, loc="upper center",
+               bbox_to_anchor=(0.5, -0.04), ncol=4)  # fmt: skip
     fig.savefig(experiment.figure_path(name), dpi=120, bbox_inches="tight")
     plt.show()
     return rows
@@ -152,9 +155,9 @@ print(format_table(rows, ["run", "step", "epochs", "mean QA", "LAMBADA"]))
 #
 # How fast does the pruned model recover? The most pruned run evaluated again after 1, 2,
 # 5, 10, 20 and 50 steps (the same training, more evaluations), beside the control at its
-# usual points. At the tutorial's most pruned, 0.9, the run starts below chance and
-# recovers little: it ends far below the control (the summary's line at 0.9); its gain and
-# its half-gain step, at one seed and with no interval, are a hint.
+# usual points. At the tutorial's most pruned, 0.9, the run starts below chance; the table
+# says whether the steps bring anything back, and the summary prints the step by which half
+# of the gain is won only where there is a gain (at one seed and with no interval: a hint).
 
 # %%
 most = max(sparsities)
@@ -172,7 +175,7 @@ saved = experiment.save_result("06_finetuning", {**curves, "early": early})
 # Every run above trained through `pruning_lib.training`, where the pruning hides in hooks
 # of one shared loop. Here is that loop with nothing hidden, so you can see where a mask
 # must act and why, and copy it into code of your own. It runs on copies of the baseline,
-# with the profile's fine-tuning config cut down to 6 steps of 4 windows of 32 tokens
+# with the profile's fine-tuning config cut down to 6 steps, its windows shortened to 32 tokens
 # (seconds on one CPU thread), and each `assert` checks it against the library, weight for
 # weight: if the two ever drifted apart, the notebook would stop there.
 #
@@ -407,8 +410,8 @@ print("layer sparsities:", [round(1 - m.weight_mask.mean().item(), 3) for m in l
 # Printed from the numbers above (one seed: the items alone give one mean QA score about
 # ±0.04 of noise; a difference of two runs is paired item by item, so its noise depends on
 # how many items the two answer differently: the ± printed below; `07_results` has
-# intervals over seeds). Only what a pruned run gains beyond the dense control, fine-tuned
-# as long, is recovery: the control's own change is more training.
+# intervals over seeds). A pruned run is judged against the dense control, fine-tuned as
+# long: the control's own change (here a fall) is what the training does by itself.
 
 # %%
 from pruning_lib.study.notebook import paired_qa
@@ -433,8 +436,9 @@ print("-", verdicts.note(), "Notebook 07 makes these comparisons at four seeds."
 # ## Exercises
 #
 # 1. The summary says whether the most pruned model is still below the control after
-#    the profile's `finetune_steps`. Add `finetune_steps = 50` to the parameters cell and
-#    rerun from there: does the verdict change? Judge it as the summary does, the
+#    the profile's `finetune_steps`. Add `finetune_steps = 100` (twice the profile's) to
+#    the parameters cell and rerun from there: does the verdict change? Judge it as the
+#    summary does, the
 #    difference against its noise, not by eye. Write that pair for one seed from two runs'
 #    outcomes (`{task: scores[task]["correct"]}` for NQ, WebQ and TriviaQA): the mean QA
 #    difference and its noise, each task's paired term (exercise 3 of `04_schedules`)
@@ -463,7 +467,9 @@ print("-", verdicts.note(), "Notebook 07 makes these comparisons at four seeds."
 #
 # 3. Add `finetune_learning_rate = 1e-4` (ten times lower) to the parameters cell and rerun
 #    from there: is recovery slower, judged by the step at which half of the gain is reached?
-#    Write that step for a curve (the summary's `half_way`), then compare the two runs':
+#    Write that step for a curve (the summary's `half_way`), then compare the two runs' at
+#    0.7, which recovers at the profile's learning rate
+#    (`curve = runs["curves"][0.7]["curve"]`):
 #    `half_gain_step([p["step"] for p in curve], [mean_qa(p["scores"]) for p in curve])`.
 #
 # ```python

@@ -228,7 +228,8 @@ print(format_table(shares, ["sparsity", "task", "chance", "fall", "share of marg
 # The paper plots bars per model; retention against sparsity shows the same numbers so
 # that the two models can be compared although their absolute scores differ. One-shot
 # rows are divided by the dense score; fine-tuned rows by the control (the dense model
-# fine-tuned just as long), so that more training is not mistaken for recovery.
+# fine-tuned just as long), so that what the training does by itself (here it lowers every
+# score) is not counted as pruning's effect.
 
 # %%
 from pruning_lib.study.results import figures
@@ -311,10 +312,11 @@ for level in sparsities:
     print(f"- at {level} fine-tuned: " + verdicts(f"mean change of six at {level}, fine-tuned − control",
                                                   -fall[0], fall[1], len(seeds), base))  # fmt: skip
 print("-", verdicts.note())
+items = ", ".join(f"{DISPLAY_NAMES[task]} {n}" for task, n in results["n_items"].items())
 print(
-    f"- {len(seeds)} seeds, {results['n_items']['nq_open']} items per task; our absolute "
-    "numbers are not the paper's: a 1M-parameter model on a toy language is not a 950M "
-    "model on the real datasets (params/paper.yaml runs those on a GPU)."
+    f"- {len(seeds)} seeds; items per task: {items}. Our absolute numbers are not the "
+    "paper's: a 1M-parameter model on a toy language is not a 950M model on the real "
+    "datasets (params/paper.yaml runs those on a GPU)."
 )
 
 # %% [markdown]

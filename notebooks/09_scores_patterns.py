@@ -31,9 +31,9 @@
 # 3. compare, at the same parameter count, unstructured pruning against removing whole
 #    neurons.
 #
-# The tutorial profile stops there to keep a fresh clone's `make reproduce` within the hour;
-# `pruning-lib reproduce params/study.yaml` adds 0.7 sparsity (where 2:4 cannot go: it fixes
-# 0.5) and a dense model as small as the pruned one, trained from scratch (about eight
+# The tutorial profile stops there to keep a fresh clone's `make reproduce` within half an
+# hour; `pruning-lib reproduce params/study.yaml` adds 0.7 sparsity (where 2:4 cannot go: it
+# fixes 0.5) and a dense model as small as the pruned one, trained from scratch (about seven
 # minutes a seed).
 #
 # Notebook 10 puts these quality figures beside the measured speed and size.
@@ -249,8 +249,9 @@ else:
 # At each sparsity, the score and pattern variants keep the same number of weights: they
 # differ only in *which* weights. The structured rows remove the share of every layer's MLP
 # neurons that removes as many parameters as unstructured 0.5 (within one neuron per layer);
-# their `sparsity` is the grid level they are matched to, 0.5 (they remove 0.499 of the
-# prunable weights: whole neurons come in steps of 256 weights a layer) (the plan, shared with
+# their `sparsity` is the grid level they are matched to, 0.5 (383 of 512 neurons a layer,
+# which matches the parameters unstructured 0.5 removes, biases included, to within one
+# neuron a layer; they remove 0.499 of the prunable weights) (the plan, shared with
 # notebook 10, also fine-tunes the shares notebook 10 sets beside their speed, 25%, 50% and
 # 87.5%; they are left out here). `dense-small` (where
 # `dense_small_seeds` lists seeds: the study profile) is a dense model with about as many
@@ -384,7 +385,8 @@ saved = experiment.save_result(
 #   a sentence says "inconclusive", the interval holds zero: the difference is not shown,
 #   nor shown to be absent, and more seeds or a larger model would be needed.
 # - Fine-tuned runs are measured against the dense model fine-tuned as long (the control):
-#   against the untrained dense model, the extra training would pass for recovery.
+#   against the untrained dense model, what the extra training does by itself (here it
+#   lowers the scores) would be counted as pruning's effect.
 # - 2:4 constrains which weights of a matrix may go together, so by magnitude it keeps at
 #   most the total |w| that unstructured pruning of the same matrix keeps; structured
 #   pruning constrains more (whole neurons) but spares attention. Whether either costs

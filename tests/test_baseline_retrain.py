@@ -7,7 +7,7 @@ for and are used as they are, back in float32 exactly. Training is deterministic
 bit, and `reference/baseline_hashes.json` holds the hash of every tutorial baseline's
 weights: `make test`, after `pruning-lib compute`, checks the cache against it
 (`-m trained`); `pytest -m retrain` trains each seed again from scratch and compares every
-tensor with the committed files (about nine minutes a seed on one thread).
+tensor with the committed files (about eight minutes a seed on one thread).
 """
 
 import dataclasses

@@ -181,17 +181,26 @@ def pattern_checks(records: list[dict], sparsities: list[float]) -> list[dict[st
                 "paper": f"QA {paper_qa:.3f}, completion {paper_completion:.3f}",
             }
         )
-        # Against the control, so that more training is not mistaken for recovery.
+        # Against the control, so that what the training does by itself is not counted.
         before = mean_fall(records, "control", "one-shot", 0.5, TASK_NAMES)
         after = mean_fall(records, "control", "fine-tuned", 0.5, TASK_NAMES)
         won_back = 1 - after[0] / before[0] if before[0] > before[1] else float("nan")
+        # At least half: half the gap before minus the gap after, above zero beyond its
+        # noise. The two gaps share the control, so adding their noises in quadrature
+        # overstates it (a claim shown this way is shown).
+        margin = before[0] / 2 - after[0]
+        margin_noise = ((before[1] / 2) ** 2 + after[1] ** 2) ** 0.5
         checks.append(
             {
                 "claim": "fine-tuning at 0.5 wins back at least half of the mean fall "
                 "(against the control)",
-                "holds": won_back >= 0.5,
+                "holds": margin > 0 and beyond(margin, margin_noise, seeds),
+                "shown": beyond(margin, margin_noise, seeds),
                 "detail": f"gap to the control {before[0]:.3f} ± {before[1]:.3f} before, "
-                f"{after[0]:.3f} ± {after[1]:.3f} after: won back {won_back:.2f}",
+                f"{after[0]:.3f} ± {after[1]:.3f} after: won back {won_back:.2f}; "
+                + verdict(
+                    "half the gap before minus the gap after", margin, margin_noise, seeds
+                ),  # fmt: skip
                 "paper": "not reported (no fine-tuned rows apart)",
             }
         )
