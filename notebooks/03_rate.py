@@ -256,9 +256,9 @@ say("iterative minus one-shot + fine-tuning", iterative, finetuned)
 say("magnitude minus random (fine-tuned)", finetuned, random_tuned)
 if scan_sparsities:
     order = np.argsort(fall[:, -1], kind="stable")
-    tolerant, sensitive = [short[i] for i in order[:3]], [short[i] for i in order[-3:]]
+    tolerant, sensitive = [short[i] for i in order[:3]], [short[i] for i in order[::-1][:3]]
     print(f"- alone at {scan_sparsities[-1]}, the least sensitive layers are {tolerant}, the "
-          f"most sensitive {sensitive}")  # fmt: skip
+          f"most sensitive {sensitive} (the most first)")  # fmt: skip
 heavy = sorted(layer_names, key=lambda n: -global_sparsity[n])[:3]
 print("- global pruning prunes hardest: "
       + ", ".join(f"{short[layer_names.index(n)]} {global_sparsity[n]:.2f}" for n in heavy))  # fmt: skip

@@ -322,7 +322,7 @@ def test_verdicts_count_and_state_the_false_positive_rate():
     note = verdicts.note()
     # 3 verdicts at 4 seeds, 2 beyond; 5% of 3 is 0.15 by chance; 1 one-seed hint.
     assert note.startswith("3 verdicts at 4 seeds, each at 95%: 2 beyond the noise.")
-    assert "(about 0.2 of 3)" in note
+    assert "(about 0.15 of 3)" in note
     # Holm, by hand: p of 0.1/0.05 and 0.2/0.05 as normal deviates (1.96 x 2 and x 4) are
     # 8.9e-5 and 4e-15, both below 0.05/3; 0.01/0.05 is p = 0.69.
     assert "under Holm's correction for 3 comparisons, 2 stay beyond it" in note
@@ -331,7 +331,7 @@ def test_verdicts_count_and_state_the_false_positive_rate():
     for _ in range(19):
         twenty("x", 0.0, 0.05, seeds=3)
     twenty("the one", 0.06, 0.05, seeds=3)  # beyond alone, p = 0.019 > 0.05 / 20: not kept
-    assert "1 beyond the noise" in twenty.note() and "(about 1.0 of 20)" in twenty.note()
+    assert "1 beyond the noise" in twenty.note() and "(about 1 of 20)" in twenty.note()
     assert "20 comparisons, 0 stay beyond it (not: the one)" in twenty.note()
     assert p_value(0.06, 0.05) == pytest.approx(0.0186, abs=1e-3)
 

@@ -383,7 +383,7 @@ class Verdicts:
             text.append(
                 f"{count} verdict{'s' * (count != 1)} at {seeds} seeds, each at 95%: "
                 f"{len(found)} beyond the noise. With no real difference, each would come out "
-                f"beyond it by chance 5% of the time (about {0.05 * count:.1f} of {count}); "
+                f"beyond it by chance 5% of the time (about {0.05 * count:.2g} of {count}); "
                 f"under Holm's correction for {count} comparison{'s' * (count != 1)}, "
                 f"{sum(kept)} stay{'s' * (sum(kept) == 1)} beyond it"
                 + (f" (not: {'; '.join(dropped)})" if dropped else "")
