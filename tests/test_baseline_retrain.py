@@ -144,3 +144,25 @@ def test_the_baselines_in_the_cache_are_the_recorded_weights(seed):
     weights = experiment.cache / name / "model.safetensors"
     assert weights.is_file(), f"{name} is not in {experiment.cache}: run pruning-lib compute"
     assert baseline.weights_hash(weights) == HASHES[name]["model.safetensors"]
+
+
+def test_commit_stores_float16_and_a_copy_restores_it_exactly(tmp_path, monkeypatch):
+    cached = tmp_path / "cache" / "baseline-abc"
+    cached.mkdir(parents=True)
+    weights = {"w": torch.tensor([0.1, -1 / 3, 2.0]).half().float(), "b": torch.zeros(2)}
+    save_file(weights, cached / "model.safetensors", metadata={"format": "pt"})
+    (cached / "history.json").write_text("[]\n")
+    monkeypatch.setattr(baseline, "COMMITTED", tmp_path / "committed")
+    (tmp_path / "committed").mkdir()
+    stored = load_file(baseline.commit(cached) / "model.safetensors")
+    assert {t.dtype for t in stored.values()} == {torch.float16}
+    restored = tmp_path / "elsewhere" / "baseline-abc"
+    restored.parent.mkdir()
+    assert baseline._copy_committed(restored)
+    back = load_file(restored / "model.safetensors")
+    assert all(back[k].dtype == torch.float32 and torch.equal(back[k], weights[k]) for k in weights)
+    assert (restored / "history.json").read_text() == "[]\n"
+    # Weights that are not float16 numbers would lose bits: refused, nothing written.
+    save_file({"w": torch.tensor([0.1])}, cached / "model.safetensors")
+    with pytest.raises(ValueError, match="not float16 numbers"):
+        baseline.commit(cached)
