@@ -37,11 +37,12 @@
 #    of the same share;
 # 4. time the shorter model against its parameter ratio.
 #
-# **Sparse training** (a model trained from scratch under a fixed or moving mask) is in the
-# library (`pruning_lib.sparse_training`: a random mask at initialisation, SET's
-# prune-and-regrow, both tested) but not measured here: a fair comparison trains a model
-# from scratch for the baseline's steps at each seed and sparsity, about eight minutes
-# each on one CPU thread, beyond the tutorial profile's time.
+# 5. where the profile asks for it (`sparse_training_seeds`), measure **sparse training**:
+#    a model trained from scratch under a fixed or a moving (SET) mask, against pruning the
+#    trained dense model, at equal non-zero parameters and equal training steps. Each such
+#    model trains for about eight minutes on one CPU thread, so the tutorial profile trains
+#    none; `params/sparse_training.yaml` trains them at four seeds (about 50 minutes on
+#    two cores).
 #
 # **How long it takes.** About 15 s when its runs are cached or shipped with the package
 # (the tutorial profile's are). Computing its 128 runs here, after you change a parameter or
@@ -76,6 +77,8 @@ after_sparsities = [0.5, 0.7]  # unstructured; 2:4 beside 0.5 (it fixes 0.5)
 seeds = [0, 1, 2, 3]  # training seeds; the world and its items stay fixed
 distill_weight = 1.0  # weight of the KL term toward the dense model's logits
 removed_blocks = 1  # transformer blocks removed, those of least influence
+sparse_training_seeds = []  # seeds of the from-scratch sparse models (sparse_training.yaml: 0-3)
+sparse_training_sparsity = 0.5  # their sparsity, and of the pruned model they face
 
 # %% tags=["nbval-ignore-output"]
 # Names the machine and device.
@@ -334,6 +337,109 @@ print(f"blocks removed: {removed}; forward pass {timed['full'] * 1e3:.2f} ms -> 
       f"{timed['shorter'] * 1e3:.2f} ms: {timed['full'] / timed['shorter']:.2f}x "
       f"(blocks' ratio {1 / (1 - share):.2f}x)")  # fmt: skip
 
+# %% [markdown]
+# ## Sparse training: no dense model to start from
+#
+# Pruning starts from a trained dense model and removes weights; sparse training never has
+# one. It draws a mask at initialisation and trains under it (`pruning_lib.sparse_training`):
+#
+# - **static mask**: each layer keeps a random share `1 − s` of its weights (as many as
+#   layer-wise magnitude pruning keeps), fixed for all of training;
+# - **SET** (Mocanu et al., 2018): every 100 steps each layer drops the 30% of its kept
+#   weights of smallest magnitude and regrows as many at random positions, at zero; it stops
+#   at three quarters of training (RigL's schedule; RigL regrows by gradient instead).
+#
+# Both train as the baseline did (its recipe, batch size and seed) for the baseline's steps
+# plus the fine-tuning's: the whole budget of a model pruned from the baseline and
+# fine-tuned, and the budget of *dense-small* (notebook 09: a dense model of the same family
+# with as many parameters). Their last 50 steps use the baseline's 16 sequences where
+# fine-tuning uses 4: 600 sequences more than the pruned model's 25,800 (2%). Each is
+# judged against magnitude pruning of the trained dense model at the same sparsity then
+# fine-tuning (equal non-zero weights, equal steps), and against dense-small.
+
+# %% tags=["nbval-ignore-output"]
+# A progress bar while the sparse models not cached yet are trained (`plans.sparse_training`).
+sparse_plan = plans.sparse_training(
+    experiment.settings, sparse_training_sparsity, sparse_training_seeds
+)
+sparse_sweeps = compute(experiment, sparse_plan) if sparse_plan else {}
+
+# %%
+sparse_judged = {}
+if not sparse_sweeps:
+    print("sparse training: not run in this profile (sparse_training_seeds = []): each model "
+          "trains from scratch, about 8 minutes of one core; `pruning-lib reproduce "
+          "params/sparse_training.yaml` trains them at seeds 0 to 3")  # fmt: skip
+else:
+    sparse = equal_size.collect(experiment, sparse_sweeps)
+    sparse_table = equal_size.rows(sparse)
+    level = sparse_training_sparsity
+    print(f"seeds {sparse['seeds']}; mean of each variant's score [95% interval, inside 0 and 1]")
+    print(format_table(sparse_table, ["variant", "sparsity", "parameters", "mean QA",
+                                      "mean of six"]))  # fmt: skip
+    sparse_verdicts = Verdicts()
+    for first, second in (
+        ("sparse, static mask", "magnitude, fine-tuned"),
+        ("sparse, SET", "magnitude, fine-tuned"),
+        ("sparse, SET", "sparse, static mask"),
+        ("sparse, static mask", "dense-small"),
+        ("sparse, SET", "dense-small"),
+        ("dense-small", "magnitude, fine-tuned"),
+    ):
+        value, noise, _ = equal_size.compare(sparse, (first, level), (second, level))
+        sparse_judged[((first, level), (second, level))] = (value, noise)
+        base = equal_size.mean_of(sparse, second, level)["mean"]
+        print("-", sparse_verdicts(f"{first} − {second} at {level:g} (mean QA)", value, noise,
+                                   len(sparse["seeds"]), base=base))  # fmt: skip
+    print("-", sparse_verdicts.note())
+    moved = [sum(update["moved"] for update in run[("sparse, SET", level)]["moved"])
+             for run in sparse["runs"]]  # fmt: skip
+    updates = len(sparse["runs"][0][("sparse, SET", level)]["moved"])
+    print(f"SET moved {min(moved)} to {max(moved)} weights in all over {updates} updates "
+          "(each seed)")  # fmt: skip
+
+# %% [markdown]
+# The training loss of the sparse models (the mean over seeds) beside the dense baseline's:
+# the same recipe, data and steps, with half the weights or all of them.
+
+# %%
+import json
+
+from pruning_lib.study.baseline import baseline_key
+
+if sparse_sweeps:
+    history_file = (
+        experiment.cache
+        / (
+            "baseline-"
+            + baseline_key(
+                experiment.world_config, experiment.model_config, experiment.baseline_train_config()
+            )
+        )
+        / "history.json"
+    )
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for variant in plans.SPARSE_VARIANTS:
+        histories = [run[(variant, level)]["history"] for run in sparse["runs"]]
+        steps = [h["step"] for h in histories[0]]
+        losses = [mean(h[i]["loss"] for h in histories) for i in range(len(steps))]
+        ax.plot(steps, losses, label=variant)
+        print(f"{variant}: final training loss {losses[-1]:.3f} (mean of {len(histories)} seeds)")
+    if history_file.is_file():
+        dense_history = json.loads(history_file.read_text())
+        ax.plot([h["step"] for h in dense_history], [h["loss"] for h in dense_history],
+                color="black", lw=1, label=f"dense baseline (seed {settings.seed})")  # fmt: skip
+        print(f"dense baseline (seed {settings.seed}): final training loss "
+              f"{dense_history[-1]['loss']:.3f}")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    fig.savefig(experiment.figure_path("11_sparse_training_loss"), dpi=120, bbox_inches="tight")
+    plt.show()
+else:
+    print("no sparse models in this profile: nothing to plot")
+
 # %%
 saved = experiment.save_result(
     "11_after_magnitude",
@@ -342,8 +448,9 @@ saved = experiment.save_result(
         "rows": table,
         "comparisons": [
             {"a": list(a), "b": list(b), "difference": v, "half_width": n}
-            for (a, b), (v, n) in judged.items()
+            for (a, b), (v, n) in {**judged, **sparse_judged}.items()
         ],
+        "sparse_training_seeds": list(sparse_sweeps),
     },
 )
 

@@ -59,3 +59,79 @@ def test_bad_choices_are_refused_by_name(experiment):
         after.prune(experiment, model, 0.5, "wanda", "unstructured", "owl", False, "corpus", 4)
     with pytest.raises(ValueError, match="calibration_text="):
         after.calibration(experiment, 4, "wiki")
+
+
+def _kept_and_pruned(experiment, sparsity):
+    """(kept, pruned) weights of each prunable layer at ``sparsity``: a hand count."""
+    from pruning_lib.prune import Pruner
+
+    weights = Pruner(experiment.fresh_model()).weights.values()
+    return [(w.numel() - round(sparsity * w.numel()), round(sparsity * w.numel())) for w in weights]
+
+
+def test_sparse_training_keeps_its_count_under_a_static_and_a_moving_mask(experiment):
+    from pruning_lib.study import plans
+
+    settings = experiment.settings
+    layers = _kept_and_pruned(experiment, 0.5)
+    kept = [k for k, _ in layers]
+    static = experiment.result(plans.sparse_trained(settings, 0.5, "static"))
+    moving = experiment.result(
+        Run.of(
+            "sparse_trained",
+            0,
+            sparsity=0.5,
+            steps=12,
+            mask="set",
+            every=4,
+            fraction=0.3,
+            end_step=9,
+        )  # fmt: skip
+    )
+    for result in (static, moving):
+        # float16 rounding could only add zeros; the mask keeps exactly its count
+        assert sum(kept) - 2 <= result["report"]["nonzero"] <= sum(kept)
+    steps = settings.baseline_steps + settings.finetune_steps  # the pruned model's budget
+    assert static["moved"] == [] and static["history"][-1]["step"] == steps
+    # SET moves at steps 4 and 8 (12 is past end_step 9), 30% of each layer's kept weights
+    assert [update["step"] for update in moving["moved"]] == [4, 8]
+    expected = sum(min(round(0.3 * k), pruned) for k, pruned in layers)
+    assert all(update["moved"] == expected for update in moving["moved"])
+    assert static["scores"] != moving["scores"] or static["history"] != moving["history"]
+
+
+def test_sparse_training_runs_are_planned_beside_their_references(tmp_path):
+    from pruning_lib.study import plans
+    from pruning_lib.study.parameters import Settings, check_parameters
+
+    settings = smoke_settings(tmp_path)
+    plan = plans.sparse_training(settings, 0.5, [0, 2])
+    assert list(plan) == [0, 2]
+    runs = plan[2]
+    steps = settings.baseline_steps + settings.finetune_steps
+    assert runs[("dense-small", 0.5)] == plans.dense_small(settings, 0.5, 2)
+    for variant, mask in zip(plans.SPARSE_VARIANTS, ("static", "set")):
+        run = runs[(variant, 0.5)]
+        assert run.seed == 2 and run.kwargs["steps"] == steps and run.kwargs["mask"] == mask
+    # the pruned reference is notebook 11's own fine-tuned run: computed once for both
+    main = plans.after_magnitude(settings, [0.5], [2], 1.0, 1)[2]
+    assert runs[("magnitude, fine-tuned", 0.5)] == main[("magnitude, fine-tuned", 0.5)]
+    assert runs[("control", 0.0)] == main[("control", 0.0)]
+    assert plans.sparse_training(settings, 0.5, []) == {}
+    hub = Settings(model="gpt2")
+    with pytest.raises(ValueError, match=r"sparse_training_seeds=\[0\] trains our toy GPT"):
+        plans.sparse_training(hub, 0.5, [0])
+    with pytest.raises(ValueError, match=r"sparse_training_seeds=\[1, 1\] lists a seed twice"):
+        check_parameters({"sparse_training_seeds": [1, 1]})
+    with pytest.raises(ValueError, match="sparse_training_sparsity"):
+        check_parameters({"sparse_training_sparsity": 1.0})
+
+
+def test_sparse_training_refuses_another_model_or_mask(experiment, tmp_path):
+    from pruning_lib.study import after
+
+    with pytest.raises(ValueError, match="mask='rigl'"):
+        after.sparse_trained(experiment, 0.5, 4, mask="rigl")
+    hub = Experiment(smoke_settings(tmp_path, model="gpt2"), progress=False)
+    with pytest.raises(ValueError, match="model='toy'"):
+        after.sparse_trained(hub, 0.5, 4)

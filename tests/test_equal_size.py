@@ -144,3 +144,16 @@ def test_collect_gives_records_rows_and_verdicts_at_two_seeds(experiment):
     assert equal_size.reference("wanda 2:4 fine-tuned") == ("control", 0.0)
     assert equal_size.reference("structured 50% fine-tuned") == ("control", 0.0)
     assert equal_size.reference("wanda 2:4 one-shot") == ("dense", 0.0)
+
+
+def test_dense_small_at_every_seed_shares_the_studys_records(experiment):
+    plan = plans.equal_size(experiment.settings, [0.5], [0, 1], dense_small_seeds=[0, 1])
+    study = equal_size.collect(experiment, compute(experiment, plan))
+    assert study["small_seeds"] == study["seeds"] == [0, 1]
+    assert study["small_records"] is study["records"]
+    small = [r for r in study["records"] if r["variant"] == "dense-small"]  # a record a task
+    assert small and all(len(r["values"]) == 2 for r in small)
+    _, _, against = equal_size.compare(
+        study, ("dense-small", 0.5), ("magnitude unstructured fine-tuned", 0.5)
+    )
+    assert "seeds [" not in against  # paired over the study's own seeds: nothing to add

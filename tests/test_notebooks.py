@@ -379,7 +379,7 @@ def test_parameters_cells_hold_the_profile_and_the_notebooks_own_knobs():
     study = load_profile(ROOT / "params" / "study.yaml")
     differ = {k for k in {*study, *profile} if study.get(k) != profile.get(k)}
     assert differ == {"profile", "equal_size_sparsities", "dense_small_seeds", "seeds",
-                      "rate_sparsities"}  # fmt: skip
+                      "rate_sparsities", "sparse_training_seeds"}  # fmt: skip
     assert (
         set(profile["rate_sparsities"])
         < set(study["rate_sparsities"])
@@ -388,6 +388,14 @@ def test_parameters_cells_hold_the_profile_and_the_notebooks_own_knobs():
     assert study["seeds"][: len(profile["seeds"])] == profile["seeds"]
     assert set(profile["equal_size_sparsities"]) < set(study["equal_size_sparsities"])
     assert study["dense_small_seeds"] and not profile["dense_small_seeds"]
+    assert study["sparse_training_seeds"] and not profile["sparse_training_seeds"]
+    # The sparse-training profile adds only the models trained from scratch (09's, 11's).
+    sparse = load_profile(ROOT / "params" / "sparse_training.yaml")
+    differ = {k for k in {*sparse, *profile} if sparse.get(k) != profile.get(k)}
+    assert differ == {"profile", "notebooks", "dense_small_seeds", "sparse_training_seeds"}
+    assert sparse["notebooks"] == ["09_scores_patterns", "11_after_magnitude"]
+    assert sparse["sparse_training_seeds"] == study["sparse_training_seeds"]
+    assert sparse["dense_small_seeds"] == study["dense_small_seeds"]
 
 
 def test_a_profile_extends_another_and_refuses_a_circle(tmp_path):

@@ -11,11 +11,14 @@ Three kinds, each from a fresh copy of the baseline of the run's seed:
 - ``after_finetuned``: the same, then fine-tuning with the masks held, optionally with the
   dense model as teacher (``distill``: the weight of the KL term, :mod:`pruning_lib.distill`);
 - ``blocks_removed``: the ``count`` transformer blocks of least influence removed
-  (:mod:`pruning_lib.blocks`, ShortGPT), then optionally fine-tuned.
+  (:mod:`pruning_lib.blocks`, ShortGPT), then optionally fine-tuned;
+- ``sparse_trained``: no baseline at all: the toy GPT trained from scratch under a random
+  mask of the run's sparsity, fixed or moved by SET (:mod:`pruning_lib.sparse_training`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -30,12 +33,17 @@ from ..hooks import HookList
 from ..prune import Pruner
 from ..reconstruct import reconstruct as reconstruct_weights
 from ..scores import calibration_batches, input_norms, wanda_scores
+from ..sparse_training import SparseEvolution, random_mask
 from ..training import recipes
-from ..training.finetune import train
+from ..training.finetune import LocalAccelerator, train
+from .baseline import round_weights
+from .model import small_gpt
+from .runtime import seed_everything
 from .toyworld import RELATIONS, qa_row
 
 CALIBRATION_TEXTS = ("corpus", "qa")
 ALLOCATIONS = ("uniform", "global", "owl")
+SPARSE_MASKS = ("static", "set")
 
 
 def qa_lines(world) -> list[str]:
@@ -178,8 +186,50 @@ def blocks_removed(experiment, count: int, steps: int, calibration_sequences=128
     }
 
 
+def sparse_trained(
+    experiment,
+    sparsity: float,
+    steps: int,
+    mask: str = "static",
+    every: int = 100,
+    fraction: float = 0.3,
+    end_step: int | None = None,
+) -> dict[str, Any]:
+    """The toy GPT trained from scratch for ``steps`` under a random mask of ``sparsity`` in
+    every prunable layer (the same count per layer as layer-wise magnitude pruning keeps),
+    drawn from the run's seed at initialisation. ``mask``: ``static`` holds it; ``set``
+    moves ``fraction`` of each layer's kept weights every ``every`` steps until
+    ``end_step`` (SET: the smallest dropped, as many regrown at random, at zero). Trained
+    as the baseline is (its recipe, batch size and seed, one CPU process), weights rounded
+    to float16 at the end as the baseline's are."""
+    if experiment.settings.model != "toy":
+        raise ValueError("sparse training trains our toy GPT from scratch; set model='toy'")
+    if mask not in SPARSE_MASKS:
+        raise ValueError(f"mask={mask!r} is not allowed; choose one of {SPARSE_MASKS}")
+    config = dataclasses.replace(experiment.baseline_train_config(), steps=steps)
+    seed_everything(config.seed)
+    model = small_gpt(experiment.model_config, vocab_size=len(experiment.tokenizer))
+    pruner = random_mask(model, sparsity, seed=config.seed)
+    hooks = [pruner]
+    if mask == "set":  # after the pruner's step: the masks it moves hold from the next one
+        hooks.append(SparseEvolution(pruner, every, fraction, end_step, seed=config.seed))
+    stream = token_stream(experiment.tokenizer, experiment.world.train_documents)
+    result = train(model, stream, config, experiment.model_config.block_size, HookList(*hooks),
+                   progress=experiment.progress, accelerator=LocalAccelerator("cpu"))  # fmt: skip
+    round_weights(model)
+    model = model.to(experiment.device).eval()
+    return {
+        "scores": experiment.evaluate(model),
+        "sparsity": pruner.sparsity(),
+        "report": pruner.report()[-1],
+        "history": result.history,
+        "moved": hooks[-1].moved if mask == "set" else [],
+    }
+
+
 AFTER_KINDS = {
     "after_oneshot": after_oneshot,
     "after_finetuned": after_finetuned,
     "blocks_removed": blocks_removed,
+    "sparse_trained": sparse_trained,
 }

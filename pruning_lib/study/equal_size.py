@@ -48,7 +48,8 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) 
     (variant, sparsity)). A structured fraction that is not matched to a sparsity is keyed
     by the share of the prunable weights it removes. Dense-small runs only at its own seeds
     (training it takes minutes), so its records, and those it is compared with, are over
-    those seeds alone."""
+    those seeds alone (where it runs at every seed, as in notebook 11, they are the
+    study's)."""
     seeds = list(sweeps)
     by_seed = []
     for sweep in sweeps.values():
@@ -60,13 +61,15 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) 
         )
     small = [seed for seed, sweep in zip(seeds, by_seed) if ("dense-small", 0.5) in sweep]
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
-    small_sweeps = [
-        {key: sweep[key] for key in SMALL_VARIANTS}
-        for sweep in by_seed
-        if ("dense-small", 0.5) in sweep
-    ]
-    for sweep in by_seed:
-        sweep.pop(("dense-small", 0.5), None)
+    small_sweeps = []
+    if small and len(small) < len(seeds):  # dense-small's own seeds: records of their own
+        small_sweeps = [
+            {key: sweep[key] for key in SMALL_VARIANTS}
+            for sweep in by_seed
+            if ("dense-small", 0.5) in sweep
+        ]
+        for sweep in by_seed:
+            sweep.pop(("dense-small", 0.5), None)
     records = make_records(by_seed, n_items)
     total = parameter_counts(experiment.baseline()[0])["total"]
     sizes = {}
@@ -79,7 +82,8 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) 
         sizes[("dense-small", 0.5)] = small_sweeps[0][("dense-small", 0.5)]["parameters"]
     return {
         "records": records,
-        "small_records": make_records(small_sweeps, n_items) if small_sweeps else [],
+        # dense-small at every seed (notebook 11's sparse training) shares the records
+        "small_records": make_records(small_sweeps, n_items) if small_sweeps else records,
         "small_seeds": small,
         "sizes": sizes,
         "seeds": seeds,
@@ -129,7 +133,7 @@ def compare(
     value, noise = paired(first, second)
     where = f" at {a[1]:g}" if a[1] == b[1] else ""
     what = f"{a[0]} − {b[0]}{where} (mean {'QA' if tasks == QA_TASKS else 'score'})"
-    if records is study["small_records"]:
+    if records is study["small_records"] and study["small_seeds"] != study["seeds"]:
         what += f", seeds {study['small_seeds']}"
     seeds = len(first["values"])
     sentence = verdict(what, value, noise, seeds, base=second["mean"])

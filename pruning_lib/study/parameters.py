@@ -125,6 +125,11 @@ class StudyParameters:
     after_sparsities: list[float] = bounded_items([0.5, 0.7], 0, 1, high_open=True)  # 11
     distill_weight: float = bounded(1.0, 0, 1000, low_open=True)  # 11: the teacher's KL term
     removed_blocks: int = bounded(1, 1, 1000)  # 11: transformer blocks removed (ShortGPT)
+    # 11: models trained from scratch under a sparse mask (static, SET) and dense-small, at
+    # these seeds (8 minutes a model; the tutorial trains none, params/sparse_training.yaml
+    # and params/study.yaml seeds 0 to 3)
+    sparse_training_seeds: list[int] = bounded_items([], 0, MAX_SEED, empty=True)
+    sparse_training_sparsity: float = bounded(0.5, 0, 1, low_open=True, high_open=True)  # 11
     latency_tokens: int = bounded(128, 1, 32768)  # 08: tokens per timed forward pass
     latency_repeats: int = bounded(20, 1, 10**4)  # 08: timed passes (the median is shown)
 
@@ -132,6 +137,11 @@ class StudyParameters:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(
                 f"{SECTION}.seeds={self.seeds!r} lists a seed twice; give each seed once"
+            )
+        if len(set(self.sparse_training_seeds)) != len(self.sparse_training_seeds):
+            raise ValueError(
+                f"{SECTION}.sparse_training_seeds={self.sparse_training_seeds!r} lists a seed "
+                "twice; give each seed once"
             )
         for name in ("seeds", "equal_size_seeds"):
             values = getattr(self, name)

@@ -43,6 +43,10 @@ CURVE_POINTS = 4  # evaluations along each fine-tuning (notebook 06 plots them)
 SCAN_SPARSITIES = (0.5, 0.7, 0.9)  # notebook 03's sensitivity scan, each layer alone
 METHODS = ("magnitude", "wanda", "random")  # the scores of the equal-size study
 STRUCTURED_FRACTIONS = (0.25, 0.5, 0.875)  # fractions benchmarks/bench_structured.py times
+# 11: SET moves 30% of each layer's kept weights every 100 steps and stops at 3/4 of
+# training (RigL's schedule; its fraction held, not decayed), so the last quarter trains a
+# fixed mask.
+SET_EVERY, SET_FRACTION, SET_END = 100, 0.3, 0.75
 
 
 def curve(steps: int, points: int = CURVE_POINTS) -> tuple[int, ...]:
@@ -183,6 +187,18 @@ def dense_small(settings: Settings, sparsity: float, seed: int | None = None) ->
     baseline's steps plus the fine-tuning's."""
     steps = settings.baseline_steps + settings.finetune_steps
     return Run.of("dense_small", _seed(settings, seed), sparsity=sparsity, steps=steps)
+
+
+def sparse_trained(settings: Settings, sparsity: float, mask: str, seed: int | None = None) -> Run:
+    """A toy model trained from scratch under a random mask of ``sparsity`` (``mask``:
+    ``static`` or ``set``), for the baseline's steps plus the fine-tuning's (dense-small's
+    budget: the pruned model's whole training)."""
+    steps = settings.baseline_steps + settings.finetune_steps
+    moving = {}
+    if mask == "set":
+        moving = {"every": SET_EVERY, "fraction": SET_FRACTION, "end_step": round(SET_END * steps)}
+    return Run.of("sparse_trained", _seed(settings, seed), sparsity=sparsity, steps=steps,
+                  mask=mask, **moving)  # fmt: skip
 
 
 # -- the model's structure -------------------------------------------------------------------
@@ -494,6 +510,34 @@ def after_magnitude(settings: Settings, sparsities, seeds, distill: float, block
     return plan
 
 
+SPARSE_VARIANTS = ("sparse, static mask", "sparse, SET")
+
+
+def sparse_training(settings: Settings, sparsity: float, seeds) -> dict:
+    """Notebook 11's sparse training, at each seed: a model trained from scratch under a
+    static random mask and under SET's moving one, against magnitude pruning of the trained
+    dense model then fine-tuning (the same total steps), dense-small (as many parameters,
+    dense, the same steps) and the control. Toy model only: it trains from scratch."""
+    if seeds and settings.model != "toy":
+        raise ValueError(
+            f"notebook parameters.sparse_training_seeds={list(seeds)!r} trains our toy GPT from "
+            f"scratch, but model={settings.model!r}; allowed: [] unless model is 'toy'"
+        )
+    plan = {}
+    for seed in seeds:
+        plan[seed] = {
+            ("dense", 0.0): dense(settings, seed),
+            ("control", 0.0): control(settings, seed),
+            ("magnitude, fine-tuned", sparsity): finetuned(
+                settings, sparsity, seed, score="magnitude", pattern="unstructured"
+            ),
+            ("dense-small", sparsity): dense_small(settings, sparsity, seed),
+            ("sparse, static mask", sparsity): sparse_trained(settings, sparsity, "static", seed),
+            ("sparse, SET", sparsity): sparse_trained(settings, sparsity, "set", seed),
+        }
+    return plan
+
+
 ANSWER_AFTER = ("control", "reconstruction, fine-tuned", "distilled, fine-tuned",
                 "blocks removed, fine-tuned")  # fmt: skip
 
@@ -538,9 +582,10 @@ NOTEBOOK_PLANS = {
         ),
         answer_after(s, p.equal_size_seeds, p.distill_weight, p.removed_blocks),
     ],
-    "11_after_magnitude": lambda s, p: after_magnitude(
-        s, p.after_sparsities, p.seeds, p.distill_weight, p.removed_blocks
-    ),
+    "11_after_magnitude": lambda s, p: [
+        after_magnitude(s, p.after_sparsities, p.seeds, p.distill_weight, p.removed_blocks),
+        sparse_training(s, p.sparse_training_sparsity, p.sparse_training_seeds),
+    ],
 }
 
 

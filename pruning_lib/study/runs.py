@@ -74,11 +74,14 @@ SHAPED_BY = {
     "after_oneshot": WITH_CORPUS,
     "after_finetuned": WITH_CORPUS,
     "blocks_removed": WITH_CORPUS,
+    "sparse_trained": STARTING_POINT,  # trains on the baseline's data and recipe, not the corpus
 }
 # Rough seconds per evaluation and per training step (at the tutorial's 4 sequences; 0.3 s
-# at the baseline's 16) of the tutorial's toy model on one CPU thread: the order of the
-# pool's work (longest first) and the estimates the notebooks state depend on them.
-EVALUATION_S, STEP_S = 2.2, 0.1
+# at the baseline's 16, which the kinds that train from scratch use) of the tutorial's toy
+# model on one CPU thread: the order of the pool's work (longest first) and the estimates
+# the notebooks state depend on them.
+EVALUATION_S, STEP_S, BASELINE_STEP_S = 2.2, 0.1, 0.3
+FROM_SCRATCH = ("dense_small", "sparse_trained")
 
 
 def _frozen(value: Any) -> Any:
@@ -127,7 +130,8 @@ class Run:
             evaluations += 2  # after L1 training and right after pruning
         if self.kind == "layer_alone":
             evaluations = 0.75  # a scan run: 100 items a set (half of four sets, all of two)
-        return EVALUATION_S * evaluations + STEP_S * steps
+        step_s = BASELINE_STEP_S if self.kind in FROM_SCRATCH else STEP_S
+        return EVALUATION_S * evaluations + step_s * steps
 
     def key(self, settings) -> str:
         """``<kind>-<hash>``: the file name of its cached result."""
