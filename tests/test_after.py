@@ -135,3 +135,15 @@ def test_sparse_training_refuses_another_model_or_mask(experiment, tmp_path):
     hub = Experiment(smoke_settings(tmp_path, model="gpt2"), progress=False)
     with pytest.raises(ValueError, match="model='toy'"):
         after.sparse_trained(hub, 0.5, 4)
+
+
+def test_sparse_training_at_no_sparsity_is_the_baselines_training(experiment):
+    """The from-scratch path is the baseline's: at sparsity 0 and the baseline's steps it
+    gives the committed recipe's model, score for score (so any difference at sparsity 0.5
+    is the mask's)."""
+    settings = experiment.settings
+    unmasked = experiment.result(
+        Run.of("sparse_trained", 0, sparsity=0.0, steps=settings.baseline_steps, mask="static")
+    )
+    assert unmasked["sparsity"] < 0.01
+    assert unmasked["scores"] == experiment.result(Run.of("dense", 0))["scores"]

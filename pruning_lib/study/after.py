@@ -207,13 +207,16 @@ def sparse_trained(
     if mask not in SPARSE_MASKS:
         raise ValueError(f"mask={mask!r} is not allowed; choose one of {SPARSE_MASKS}")
     config = dataclasses.replace(experiment.baseline_train_config(), steps=steps)
+    # Everything that may load the baseline (and draw from the global generator while it
+    # does) comes before the seed: the initialisation must not depend on what ran before.
+    stream = token_stream(experiment.tokenizer, experiment.world.train_documents)
+    vocab_size = len(experiment.tokenizer)
     seed_everything(config.seed)
-    model = small_gpt(experiment.model_config, vocab_size=len(experiment.tokenizer))
+    model = small_gpt(experiment.model_config, vocab_size=vocab_size)
     pruner = random_mask(model, sparsity, seed=config.seed)
     hooks = [pruner]
     if mask == "set":  # after the pruner's step: the masks it moves hold from the next one
         hooks.append(SparseEvolution(pruner, every, fraction, end_step, seed=config.seed))
-    stream = token_stream(experiment.tokenizer, experiment.world.train_documents)
     result = train(model, stream, config, experiment.model_config.block_size, HookList(*hooks),
                    progress=experiment.progress, accelerator=LocalAccelerator("cpu"))  # fmt: skip
     round_weights(model)
