@@ -8,9 +8,11 @@ hardware that can use the zeros) what the small model costs. Two ways:
   through training (:func:`random_mask`);
 - *moving*: SET (Mocanu et al., 2018): every ``every`` steps each layer drops ``fraction``
   of its kept weights, those of smallest magnitude, and regrows as many at random among
-  its pruned positions, at zero (:class:`SparseEvolution`). RigL (Evci et al., 2020)
-  regrows by gradient magnitude instead. Each layer keeps exactly as many weights as
-  before, so the run stays at its sparsity.
+  its pruned positions, at zero (:class:`SparseEvolution`), their optimizer moments reset
+  (as RigL's code does: a weight dropped earlier would otherwise come back with its old
+  second moment, which damps its first updates). RigL (Evci et al., 2020) regrows by
+  gradient magnitude instead, and decays the fraction. Each layer keeps exactly as many
+  weights as before, so the run stays at its sparsity.
 
 Example:
     >>> import torch
@@ -69,7 +71,11 @@ class SparseEvolution(TrainHooks):
         self.pruner, self.every, self.fraction = pruner, every, fraction
         self.end_step = end_step
         self.generator = torch.Generator().manual_seed(seed)
+        self.optimizer: torch.optim.Optimizer | None = None
         self.moved: list[dict[str, int]] = []  # {"step", "moved"} at each update
+
+    def bind(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
 
     def after_step(self, step: int) -> None:
         done = step + 1
@@ -95,5 +101,16 @@ class SparseEvolution(TrainHooks):
             mask[grow.to(mask.device)] = True
             new[name] = mask.view(weight.shape)
             moved += count
+            self._reset_moments(weight, grow)
         self.pruner.replace(new)
         return moved
+
+    def _reset_moments(self, weight: torch.Tensor, positions: torch.Tensor) -> None:
+        """Zero the optimizer's state (Adam's moments, SGD's momentum) at ``positions`` of
+        ``weight``: a regrown weight starts fresh."""
+        if self.optimizer is None:
+            return
+        state = self.optimizer.state.get(weight, {})
+        for value in state.values():
+            if isinstance(value, torch.Tensor) and value.shape == weight.shape:
+                value.view(-1)[positions.to(value.device)] = 0

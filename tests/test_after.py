@@ -147,3 +147,18 @@ def test_sparse_training_at_no_sparsity_is_the_baselines_training(experiment):
     )
     assert unmasked["sparsity"] < 0.01
     assert unmasked["scores"] == experiment.result(Run.of("dense", 0))["scores"]
+
+
+def test_sparse_training_at_another_sparsity_pairs_every_variant_by_seed(experiment):
+    from pruning_lib.study import equal_size, plans
+    from pruning_lib.study.notebook import compute
+
+    plan = plans.sparse_training(experiment.settings, 0.7, [0])
+    study = equal_size.collect(experiment, compute(experiment, plan))
+    assert study["small_seeds"] == study["seeds"] == [0]
+    rows = {row["variant"]: row for row in equal_size.rows(study)}
+    assert rows["dense-small"]["seeds"] == "0" and rows["dense-small"]["sparsity"] == 0.7
+    # a model trained under the mask keeps the pruned model's non-zeros exactly
+    assert rows["sparse, SET"]["parameters"] == rows["magnitude, fine-tuned"]["parameters"]
+    _, _, sentence = equal_size.compare(study, ("sparse, SET", 0.7), ("dense-small", 0.7))
+    assert "seeds [" not in sentence

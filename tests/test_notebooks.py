@@ -247,6 +247,13 @@ def test_smoke_profile_end_to_end_then_resume(tmp_path):
         assert "to compute" not in again.stdout  # every notebook current: nothing asked for
         answer = json.loads((out / "results" / "10_efficiency_answer.json").read_text())
         assert answer["rows"][0]["pruning"] == "none (dense)"
+        # 11's sparse training ran at the profile's two seeds, each judged against its reference
+        after = json.loads((out / "results" / "11_after_magnitude.json").read_text())
+        assert after["sparse_training_seeds"] == [0, 1]
+        judged = {(c["a"][0], c["b"][0]) for c in after["comparisons"]}
+        assert {("sparse, static mask", "magnitude, fine-tuned"),
+                ("sparse, SET", "sparse, static mask"),
+                ("sparse, SET", "dense-small")} <= judged  # fmt: skip
         # compare: a run against itself agrees; a value moved beyond its interval does not.
         same = run_cli(
             "compare", str(out / "results.json"), "--reference", str(out / "results.json")

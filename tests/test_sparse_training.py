@@ -78,3 +78,29 @@ def test_bad_values_are_refused_by_name(kwargs, words):
 def test_weights_without_a_mask_are_refused():
     with pytest.raises(ValueError, match="needs a mask"):
         SparseEvolution(Pruner(nn.Linear(4, 4)))
+
+
+def test_a_regrown_weight_starts_with_fresh_optimizer_moments():
+    """RigL's rule: a weight that comes back has no Adam history (a weight dropped earlier
+    would otherwise return with its old second moment); every other moment is untouched."""
+    torch.manual_seed(0)
+    layer = nn.Linear(6, 4, bias=False)
+    pruner = random_mask(nn.Sequential(layer), 0.5, seed=0)
+    optimizer = torch.optim.AdamW(layer.parameters(), lr=0.1)
+    for _ in range(3):  # moments everywhere: the gradients are not masked here
+        layer(torch.randn(5, 6)).pow(2).sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        pruner.apply()
+    evolution = SparseEvolution(pruner, fraction=0.5, seed=0)
+    evolution.bind(optimizer)
+    before = pruner.masks["0.weight"].clone()
+    state = {key: value.clone() for key, value in optimizer.state[layer.weight].items()}
+    evolution.update()
+    grown = pruner.masks["0.weight"] & ~before
+    assert int(grown.sum()) == 6  # half of the 12 kept
+    for key in ("exp_avg", "exp_avg_sq"):
+        now = optimizer.state[layer.weight][key]
+        assert torch.all(now[grown] == 0) and torch.all(state[key][grown] != 0)
+        assert torch.equal(now[~grown], state[key][~grown])
+    assert torch.equal(optimizer.state[layer.weight]["step"], state["step"])

@@ -44,6 +44,7 @@ from .toyworld import RELATIONS, qa_row
 CALIBRATION_TEXTS = ("corpus", "qa")
 ALLOCATIONS = ("uniform", "global", "owl")
 SPARSE_MASKS = ("static", "set")
+MASK_SEED_OFFSET = 1_000_003  # sparse training's mask and regrowth streams, apart from the batches'
 
 
 def qa_lines(world) -> list[str]:
@@ -213,10 +214,12 @@ def sparse_trained(
     vocab_size = len(experiment.tokenizer)
     seed_everything(config.seed)
     model = small_gpt(experiment.model_config, vocab_size=vocab_size)
-    pruner = random_mask(model, sparsity, seed=config.seed)
+    # the mask and the regrowth draw from generators of their own (the batches use the seed)
+    pruner = random_mask(model, sparsity, seed=config.seed + MASK_SEED_OFFSET)
     hooks = [pruner]
     if mask == "set":  # after the pruner's step: the masks it moves hold from the next one
-        hooks.append(SparseEvolution(pruner, every, fraction, end_step, seed=config.seed))
+        regrowth = config.seed + 2 * MASK_SEED_OFFSET
+        hooks.append(SparseEvolution(pruner, every, fraction, end_step, seed=regrowth))
     result = train(model, stream, config, experiment.model_config.block_size, HookList(*hooks),
                    progress=experiment.progress, accelerator=LocalAccelerator("cpu"))  # fmt: skip
     round_weights(model)

@@ -59,7 +59,11 @@ def collect(experiment, sweeps: dict[int, dict[tuple[str, float | None], Any]]) 
                 for (variant, sparsity), run in sweep.items()
             }
         )
-    small = [seed for seed, sweep in zip(seeds, by_seed) if ("dense-small", 0.5) in sweep]
+    small = [
+        seed
+        for seed, sweep in zip(seeds, by_seed)
+        if any(variant == "dense-small" for variant, _ in sweep)
+    ]
     n_items = {task: len(sets) for task, sets in experiment.eval_sets().items()}
     small_sweeps = []
     if small and len(small) < len(seeds):  # dense-small's own seeds: records of their own
