@@ -87,7 +87,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from pruning_lib.study import plans
-from pruning_lib.study.notebook import compute, format_table, start
+from pruning_lib.study.notebook import compute, format_table, mean_qa, start
 
 experiment = start(globals())
 
@@ -384,6 +384,14 @@ else:
     print(f"seeds {sparse['seeds']}; mean of each variant's score [95% interval, inside 0 and 1]")
     print(format_table(sparse_table, ["variant", "sparsity", "parameters", "mean QA",
                                       "mean of six"]))  # fmt: skip
+    print(f"mean QA at each seed (a seed's sparse models start from its baseline's "
+          f"initialisation, {level:.0%} of it zeroed):")  # fmt: skip
+    print(format_table(
+        [{"variant": variant, **{f"seed {seed}": f"{mean_qa(run[(variant, s)]['scores']):.3f}"
+                                 for seed, run in zip(sparse["seeds"], sparse["runs"])}}
+         for variant, s in sparse["sizes"]],
+        ["variant"] + [f"seed {seed}" for seed in sparse["seeds"]],
+    ))  # fmt: skip
     sparse_verdicts = Verdicts()
     pruned, small = ("magnitude, fine-tuned", level), ("dense-small", level)
     static, moving = ("sparse, static mask", level), ("sparse, SET", level)
@@ -411,39 +419,43 @@ else:
           "(each seed)")  # fmt: skip
 
 # %% [markdown]
-# The training loss of the sparse models (the mean over their seeds) beside the dense
-# baseline's at the profile's seed: the same recipe and data; the baseline stops 50 steps
-# earlier, where its fine-tuning would begin.
+# The training loss of the sparse models beside the dense baselines' (each the mean over
+# the same seeds): the same recipe and data; the baselines stop 50 steps earlier, where
+# their fine-tuning would begin.
 
 # %%
+import dataclasses
 import json
 
 from pruning_lib.study.baseline import baseline_key
 
+
+def mean_curve(histories: list[list[dict]]) -> tuple[list[int], list[float]]:
+    """Steps and the mean training loss at each, over runs logged at the same steps."""
+    steps = [entry["step"] for entry in histories[0]]
+    return steps, [mean(h[i]["loss"] for h in histories) for i in range(len(steps))]
+
+
 if sparse_sweeps:
-    history_file = (
-        experiment.cache
-        / (
-            "baseline-"
-            + baseline_key(
-                experiment.world_config, experiment.model_config, experiment.baseline_train_config()
-            )
-        )
-        / "history.json"
-    )
+    curves = {
+        variant: mean_curve([run[(variant, level)]["history"] for run in sparse["runs"]])
+        for variant in plans.SPARSE_VARIANTS
+    }
+    dense_histories = []
+    for seed in sparse["seeds"]:  # each seed's baseline folder (cached by now)
+        config = dataclasses.replace(experiment.baseline_train_config(), seed=seed)
+        key = baseline_key(experiment.world_config, experiment.model_config, config)
+        path = experiment.cache / f"baseline-{key}" / "history.json"
+        if path.is_file():
+            dense_histories.append(json.loads(path.read_text()))
+    if len(dense_histories) == len(sparse["seeds"]):
+        curves["dense baseline"] = mean_curve(dense_histories)
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    for variant in plans.SPARSE_VARIANTS:
-        histories = [run[(variant, level)]["history"] for run in sparse["runs"]]
-        steps = [h["step"] for h in histories[0]]
-        losses = [mean(h[i]["loss"] for h in histories) for i in range(len(steps))]
-        ax.plot(steps, losses, label=variant)
-        print(f"{variant}: final training loss {losses[-1]:.3f} (mean of {len(histories)} seeds)")
-    if history_file.is_file():
-        dense_history = json.loads(history_file.read_text())
-        ax.plot([h["step"] for h in dense_history], [h["loss"] for h in dense_history],
-                color="black", lw=1, label=f"dense baseline (seed {settings.seed})")  # fmt: skip
-        print(f"dense baseline (seed {settings.seed}): final training loss "
-              f"{dense_history[-1]['loss']:.3f}")  # fmt: skip
+    for variant, (steps, losses) in curves.items():
+        black = {"color": "black", "lw": 1} if variant == "dense baseline" else {}
+        ax.plot(steps, losses, label=variant, **black)
+        print(f"{variant}: final training loss {losses[-1]:.3f} at step {steps[-1]} "
+              f"(mean of {len(sparse['seeds'])} seeds)")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss")

@@ -428,6 +428,14 @@ def test_start_reads_the_profile_then_the_notebooks_own_values():
     assert profile_values("study")["seeds"] == [0, 1, 2, 3, 4, 5]  # params/study.yaml
     assert profile_values("smoke")["toy_size"] == "smoke"
     assert profile_values("not-a-profile") == profile_values("tutorial")  # injected by papermill
+    # A notebook opened with any shipped profile's name starts: the runner's own keys
+    # (`notebooks`, `rate_sparsities`) are not its parameters.
+    from pruning_lib.study.parameters import check_parameters
+
+    for path in sorted((ROOT / "params").glob("*.yaml")):
+        values = profile_values(path.stem)
+        assert not set(values) & reproduce.RUNNER_KEYS, path.name
+        check_parameters(values)
 
 
 def test_hub_only_parameters_reach_every_notebook(tmp_path):

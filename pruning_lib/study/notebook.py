@@ -21,7 +21,7 @@ from ..evaluation.tasks import DISPLAY_NAMES, TASK_NAMES
 from .configs import load_profile
 from .experiment import Experiment
 from .files import repo_root
-from .parameters import check_parameters, defaults, parameters_in
+from .parameters import RUNNER_KEYS, check_parameters, defaults, parameters_in
 from .plans import preflight
 from .pool import compute
 from .runtime import check_cpu_kernels, describe_environment, seed_everything
@@ -34,12 +34,14 @@ __all__ = ["compute", "format_table", "mean_qa", "mean_score", "paired_qa",
 
 def profile_values(profile: str) -> dict[str, Any]:
     """Every parameter's value in ``profile``: the defaults (the tutorial profile), under
-    ``params/<profile>.yaml`` of the checkout where there is one."""
+    ``params/<profile>.yaml`` of the checkout where there is one (less the runner's own
+    keys, which no notebook reads)."""
     values = defaults()
     root = repo_root()
     path = root / "params" / f"{profile}.yaml" if root is not None else None
     if path is not None and profile != "tutorial" and path.is_file():
-        values.update(load_profile(path))
+        loaded = load_profile(path)
+        values.update({key: value for key, value in loaded.items() if key not in RUNNER_KEYS})
     return values
 
 

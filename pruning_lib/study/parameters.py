@@ -189,6 +189,10 @@ def pattern_sparsity(pattern: str) -> float | None:
 
 SHARED = tuple(f.name for f in dataclasses.fields(Settings))
 STUDY = tuple(f.name for f in dataclasses.fields(StudyParameters))
+# Keys a profile may set that no notebook reads: the runner's own (``pruning-lib
+# reproduce``): which notebooks, and the sparsities 03_rate runs at (one execution each;
+# default: every value of `sparsities`).
+RUNNER_KEYS = frozenset({"notebooks", "rate_sparsities"})
 
 
 def check_profile_name(name: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 
 from .configs import load_profile
 from .files import OUT_ENV, out_dir, repo_root, runs_dir, write_json
-from .parameters import SHARED, check_parameters, defaults
+from .parameters import RUNNER_KEYS, SHARED, check_parameters, defaults
 
 NOTEBOOK_ORDER = (
     "01_baseline",
@@ -48,9 +48,6 @@ NOTEBOOK_ORDER = (
     "10_efficiency_answer",
     "11_after_magnitude",
 )
-# Keys the runner reads itself: which notebooks, and the sparsities 03_rate runs at (one
-# execution each; default: every value of `sparsities`).
-RUNNER_KEYS = frozenset({"notebooks", "rate_sparsities"})
 # Keys a notebook has but a profile must not set, and why.
 SHADOWED = {
     "sparsity": "03_rate runs once per value of 'rate_sparsities'; set rate_sparsities: [...]"
