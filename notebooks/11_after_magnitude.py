@@ -353,8 +353,8 @@ print(f"blocks removed: {removed}; forward pass {timed['full'] * 1e3:.2f} ms -> 
 # Both train as the baseline did (its recipe, batch size and seed) for the baseline's steps
 # plus the fine-tuning's: the whole budget of a model pruned from the baseline and
 # fine-tuned, and the budget of *dense-small* (notebook 09: a dense model of the same family
-# with as many parameters); the cell below prints the sequences each saw (the fine-tuning
-# steps take fewer a step than the baseline's). Each is judged against magnitude pruning of
+# with as many parameters); the cell below prints the sequences each saw (a fine-tuning
+# step takes fewer sequences than a baseline step). Each is judged against magnitude pruning of
 # the trained dense model at the same sparsity then fine-tuning (equal non-zero weights,
 # equal steps), against dense-small, and against the control (every weight, trained as
 # long: the baseline fine-tuned).
@@ -415,8 +415,8 @@ else:
     moved = [sum(update["moved"] for update in run[("sparse, SET", level)]["moved"])
              for run in sparse["runs"]]  # fmt: skip
     updates = len(sparse["runs"][0][("sparse, SET", level)]["moved"])
-    print(f"SET moved {min(moved)} to {max(moved)} weights in all over {updates} updates "
-          "(each seed)")  # fmt: skip
+    spread = f"{moved[0]:,}" if min(moved) == max(moved) else f"{min(moved):,} to {max(moved):,}"
+    print(f"SET moved {spread} weights in all over {updates} updates, at each seed")
 
 # %% [markdown]
 # The training loss of the sparse models beside the dense baselines' (each the mean over
