@@ -442,8 +442,8 @@ if sparse_sweeps:
         for variant in plans.SPARSE_VARIANTS
     }
     dense_histories = []
-    for seed in sparse["seeds"]:  # each seed's baseline folder (cached by now)
-        config = dataclasses.replace(experiment.baseline_train_config(), seed=seed)
+    for training_seed in sparse["seeds"]:  # each seed's baseline folder (cached by now)
+        config = dataclasses.replace(experiment.baseline_train_config(), seed=training_seed)
         key = baseline_key(experiment.world_config, experiment.model_config, config)
         path = experiment.cache / f"baseline-{key}" / "history.json"
         if path.is_file():

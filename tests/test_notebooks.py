@@ -205,7 +205,8 @@ def _fresh_profile(tmp_path, name, extra=""):
 
 @pytest.mark.slow
 def test_smoke_profile_end_to_end_then_resume(tmp_path):
-    path = _fresh_profile(tmp_path, "test-smoke")
+    # with 11's sparse training too (seconds at this size; the tutorial trains none)
+    path = _fresh_profile(tmp_path, "test-smoke", "sparse_training_seeds: [0, 1]\n")
     try:
         done = run_cli("reproduce", str(path))
         assert done.returncode == 0, done.stderr[-3000:]
