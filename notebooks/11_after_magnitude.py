@@ -234,7 +234,7 @@ for level in after_sparsities:
 # the QA lines it calibrates on.
 
 # %%
-from pruning_lib.study.uncertainty import Verdicts, change_interval
+from pruning_lib.study.uncertainty import change_interval
 
 share = removed_blocks / lm.config.num_hidden_layers
 CONTROL = ("control", 0.0)
@@ -264,15 +264,7 @@ comparisons += [
 ]
 # Only what the plan ran (QA-text calibration needs the toy world's QA lines).
 comparisons = [(a, b) for a, b in comparisons if a in study["sizes"] and b in study["sizes"]]
-verdicts, judged = Verdicts(), {}
-for first, second in comparisons:
-    value, noise, _ = equal_size.compare(study, first, second)
-    judged[(first, second)] = (value, noise)
-    where = f" at {first[1]:g}" if first[1] == second[1] else f" ({first[1]:g})"
-    base = equal_size.mean_of(study, *second)["mean"]
-    print("-", verdicts(f"{first[0]} − {second[0]}{where} (mean QA)", value, noise,
-                        len(study["seeds"]), base=base))  # fmt: skip
-print("-", verdicts.note())
+judged = equal_size.judge(study, comparisons)
 
 # %% [markdown]
 # Reconstruction's own aim is smaller layer outputs' errors on the calibration text; the
@@ -392,26 +384,12 @@ else:
          for variant, s in sparse["sizes"]],
         ["variant"] + [f"seed {seed}" for seed in sparse["seeds"]],
     ))  # fmt: skip
-    sparse_verdicts = Verdicts()
     pruned, small = ("magnitude, fine-tuned", level), ("dense-small", level)
     static, moving = ("sparse, static mask", level), ("sparse, SET", level)
-    for first, second in (
-        (static, pruned),
-        (moving, pruned),
-        (moving, static),
-        (static, small),
-        (moving, small),
-        (small, pruned),
-        (static, CONTROL),
-        (moving, CONTROL),
-    ):
-        value, noise, _ = equal_size.compare(sparse, first, second)
-        sparse_judged[(first, second)] = (value, noise)
-        where = f" at {level:g}" if first[1] == second[1] else f" ({level:g})"
-        base = equal_size.mean_of(sparse, *second)["mean"]
-        print("-", sparse_verdicts(f"{first[0]} − {second[0]}{where} (mean QA)", value, noise,
-                                   len(sparse["seeds"]), base=base))  # fmt: skip
-    print("-", sparse_verdicts.note())
+    sparse_judged = equal_size.judge(sparse, [
+        (static, pruned), (moving, pruned), (moving, static), (static, small), (moving, small),
+        (small, pruned), (static, CONTROL), (moving, CONTROL),
+    ])  # fmt: skip
     moved = [sum(update["moved"] for update in run[("sparse, SET", level)]["moved"])
              for run in sparse["runs"]]  # fmt: skip
     updates = len(sparse["runs"][0][("sparse, SET", level)]["moved"])

@@ -157,3 +157,21 @@ def test_dense_small_at_every_seed_shares_the_studys_records(experiment):
         study, ("dense-small", 0.5), ("magnitude unstructured fine-tuned", 0.5)
     )
     assert "seeds [" not in against  # paired over the study's own seeds: nothing to add
+
+
+def test_judge_prints_each_verdict_and_the_familys_note(experiment, capsys):
+    plan = plans.equal_size(experiment.settings, [0.5], [0, 1], dense_small_seeds=[0, 1])
+    study = equal_size.collect(experiment, compute(experiment, plan))
+    pairs = [
+        (("dense-small", 0.5), ("magnitude unstructured fine-tuned", 0.5)),
+        (("magnitude unstructured one-shot", 0.5), ("dense", 0.0)),
+    ]
+    capsys.readouterr()
+    judged = equal_size.judge(study, pairs)
+    lines = capsys.readouterr().out.splitlines()
+    assert list(judged) == pairs and len(lines) == 3
+    for (first, second), line in zip(pairs, lines):
+        assert judged[(first, second)] == equal_size.compare(study, first, second)[:2]
+        assert line.startswith(f"- {first[0]} − {second[0]}")
+    assert " (0.5) (mean QA)" in lines[1]  # against a reference at another sparsity
+    assert "2 verdicts at 2 seeds" in lines[2] and "Holm" in lines[2]

@@ -32,7 +32,7 @@ from ..efficiency import parameter_counts
 from ..evaluation.tasks import TASK_NAMES
 from .kinds import nonzero
 from .records import QA_TASKS, make_records, mean_record
-from .uncertainty import beyond, interval_text, paired, verdict
+from .uncertainty import Verdicts, beyond, interval_text, paired, verdict
 
 SMALL_VARIANTS = (
     ("dense", 0.0),
@@ -151,3 +151,20 @@ def reference(variant: str) -> tuple[str, float]:
     model fine-tuned as long (the control), so that more training is not mistaken for
     recovery; any other against the dense model."""
     return ("control", 0.0) if variant.endswith("fine-tuned") else ("dense", 0.0)
+
+
+def judge(study: dict[str, Any], comparisons) -> dict[tuple, tuple[float, float]]:
+    """Print a verdict for each ``(first, second)`` of ``comparisons`` (first minus second
+    in mean QA, paired by seed and item), then the family's note (how many would pass by
+    chance, and Holm's correction over these); returns {(first, second): (value, 95%
+    half-width)}."""
+    verdicts, judged = Verdicts(), {}
+    for first, second in comparisons:
+        value, noise, _ = compare(study, first, second)
+        judged[(first, second)] = (value, noise)
+        where = f" at {first[1]:g}" if first[1] == second[1] else f" ({first[1]:g})"
+        base = mean_of(study, *second)["mean"]
+        what = f"{first[0]} − {second[0]}{where} (mean QA)"
+        print("-", verdicts(what, value, noise, len(study["seeds"]), base=base))
+    print("-", verdicts.note())
+    return judged
