@@ -526,3 +526,17 @@ saved = experiment.save_result(
 # check_block_influence(influence)
 # ```
 #
+# 3. Write SET's drop step for one matrix: given its weights (zeros where pruned), its
+#    boolean mask `keep` and a `fraction`, return the mask with the `round(fraction × kept)`
+#    kept weights of smallest magnitude dropped (the pruned places are not candidates: they
+#    are zero already). The check compares it with `SparseEvolution`'s update on matrices of
+#    its own.
+#
+# ```python
+# def set_drop(weight, keep, fraction):
+#     ...  # your code: a boolean mask of keep's shape
+#
+# from pruning_lib.study.exercises import check_set_drop
+# check_set_drop(set_drop)
+# ```
+#

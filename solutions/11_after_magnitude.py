@@ -16,3 +16,15 @@ def influence(x_in, x_out):
     dot = (x_in * x_out).sum(-1)
     cosine = dot / (x_in.norm(dim=-1) * x_out.norm(dim=-1))
     return 1.0 - float(cosine.mean())
+
+
+def set_drop(weight, keep, fraction):
+    """Exercise 3: drop the round(fraction * kept) smallest kept magnitudes (the pruned
+    places, already zero, are not candidates)."""
+    count = round(fraction * int(keep.sum()))
+    magnitude = weight.abs().flatten().clone()
+    magnitude[~keep.flatten()] = float("inf")
+    dropped = torch.topk(magnitude, count, largest=False).indices
+    mask = keep.flatten().clone()
+    mask[dropped] = False
+    return mask.view(keep.shape)

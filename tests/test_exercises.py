@@ -278,6 +278,12 @@ MISTAKES = {
     "check_block_influence": lambda a, b: (
         1 - float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0))
     ),
+    # The smallest magnitudes over the whole matrix: the pruned zeros "dropped" again.
+    "check_set_drop": lambda w, keep, f: (
+        keep.flatten()
+        .index_fill(0, w.abs().flatten().argsort()[: round(f * int(keep.sum()))], False)
+        .view(keep.shape)
+    ),
     "check_layer_allocation": lambda falls, sizes, target: {
         name: target / 2 if fall[0.9] > 0.1 else target for name, fall in falls.items()
     },

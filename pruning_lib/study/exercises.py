@@ -773,3 +773,36 @@ def check_block_influence(mine: Callable[[Tensor, Tensor], float]) -> None:
     got = _answer(mine, x, y)
     assert _same(got, want, 1e-5), f"random states: yours {_show(got)}, expected {want:.6f}"
     print("correct: the block influence matches on all 4 cases")
+
+
+def check_set_drop(mine: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """11.3: SET's drop step: the mask after the ``round(fraction * kept)`` kept weights of
+    smallest magnitude are dropped, against ``pruning_lib.sparse_training.SparseEvolution``
+    (whose update then regrows as many at pruned places: its new mask, less those places).
+
+    Args:
+        mine: ``mine(weight, keep, fraction)``: ``keep`` the boolean mask (True: kept); returns
+            the boolean mask with the dropped weights set to False.
+    """
+    from ..sparse_training import SparseEvolution
+
+    cases = 0
+    for seed, (shape, sparsity, fraction) in enumerate(
+        [((4, 6), 0.5, 0.3), ((8, 8), 0.25, 0.25), ((5, 7), 0.75, 0.2)]
+    ):
+        layer = nn.Linear(shape[1], shape[0], bias=False)
+        with torch.no_grad():
+            layer.weight.copy_(_rand(*shape, seed=seed))
+        pruner = Pruner(nn.Sequential(layer))
+        pruner.prune(sparsity, scope="layer")
+        keep = pruner.masks["0.weight"].clone()
+        weight = layer.weight.detach().clone()  # zeros where pruned, as in training
+        got = _answer(mine, weight.clone(), keep.clone(), fraction)
+        SparseEvolution(pruner, fraction=fraction, seed=seed).update()
+        want = pruner.masks["0.weight"] & keep  # kept before and after: not dropped
+        assert _same(got, want, 0), (
+            f"the mask after dropping {fraction:.0%} of the kept weights of a {shape} matrix "
+            f"at sparsity {sparsity}: yours {_show(got)}, expected {_show(want)}"
+        )
+        cases += 1
+    print(f"correct: SET's drop matches on all {cases} cases")
