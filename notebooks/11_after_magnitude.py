@@ -398,8 +398,8 @@ else:
 
 # %% [markdown]
 # The training loss of the sparse models beside the dense baselines' (each the mean over
-# the same seeds): the same recipe and data; the baselines stop 50 steps earlier, where
-# their fine-tuning would begin.
+# the same seeds): the same recipe and data; the baselines stop where their fine-tuning
+# would begin (the last steps are printed).
 
 # %%
 import dataclasses
